@@ -1,0 +1,39 @@
+//! `trailhound`: find stolen and misused AWS workload credentials in CloudTrail.
+//!
+//! Exit codes: 0 ok, 1 findings at or above `--fail-on`, 2 error. A broken pipe exits 0.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Find stolen and misused AWS workload credentials in CloudTrail.
+#[derive(Parser, Debug)]
+#[command(name = "trailhound", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a synthetic organisation's CloudTrail with labelled attacks, and its ground truth.
+    Simulate(cmd::simulate::Args),
+    /// Score findings against a simulation's ground truth.
+    Eval(cmd::eval::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("trailhound: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
