@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod sink;
 
 /// Find stolen and misused AWS workload credentials in CloudTrail.
 #[derive(Parser, Debug)]
@@ -17,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Analyse CloudTrail files, directories or stdin and report stolen or misused credentials.
+    Scan(cmd::scan::Args),
     /// Write a synthetic organisation's CloudTrail with labelled attacks, and its ground truth.
     Simulate(cmd::simulate::Args),
     /// Score findings against a simulation's ground truth.
@@ -26,6 +29,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Scan(args) => cmd::scan::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Eval(args) => cmd::eval::run(args),
     };

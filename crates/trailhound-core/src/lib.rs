@@ -7,8 +7,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod address;
 pub mod catalog;
+pub mod config;
+pub mod decode;
+pub mod detect;
 pub mod eval;
+pub mod event;
+pub mod finding;
+pub mod input;
+pub mod keyed;
+pub mod order;
+pub mod pipeline;
 pub mod ranges;
+pub mod remedy;
 pub mod simulate;
+pub mod summary;
+pub mod time;
+pub mod track;
 pub mod useragent;

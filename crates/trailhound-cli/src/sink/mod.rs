@@ -1,0 +1,3 @@
+//! Sinks: where findings go. One file per format.
+pub mod jsonl;
+pub mod table;

@@ -1,0 +1,103 @@
+//! `--format table`: findings for people — a one-line-per-finding table, then each finding's story
+//! and first remediation command.
+use std::io::{self, Write};
+
+use trailhound_core::finding::Finding;
+
+/// Writes findings as a table followed by details.
+pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+    if findings.is_empty() {
+        writeln!(out, "No findings.")?;
+        return out.flush();
+    }
+    writeln!(
+        out,
+        "{:<8} {:<44} {:<20} {:<16} {:>6}  {:<20}  ACCESS KEY",
+        "SEVERITY", "TYPE", "INSTANCE / PRINCIPAL", "SOURCE", "EVENTS", "FIRST SEEN"
+    )?;
+    for f in findings {
+        let who = f
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| short_principal(&f.principal_arn));
+        writeln!(
+            out,
+            "{:<8} {:<44} {:<20} {:<16} {:>6}  {:<20}  {}",
+            f.severity.as_str(),
+            f.finding_type,
+            who,
+            f.source_ip,
+            f.event_count,
+            f.first_seen,
+            f.access_key_id
+        )?;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "[{}] {} — {} severity, {:?} confidence (id {})",
+            i + 1,
+            f.title,
+            f.severity.as_str(),
+            f.confidence,
+            f.id
+        )?;
+        writeln!(
+            out,
+            "    where: account {} {}, from {} — {}",
+            f.account_id, f.region, f.source_ip, f.source_ip_context.summary
+        )?;
+        writeln!(
+            out,
+            "    when:  {} .. {} ({} events: {})",
+            f.first_seen,
+            f.last_seen,
+            f.event_count,
+            f.actions.join(", ")
+        )?;
+        writeln!(out, "    agent: {}", f.user_agent)?;
+        for line in wrap(&f.explanation, 100) {
+            writeln!(out, "    {line}")?;
+        }
+        let shown: Vec<&str> = f.event_ids.iter().take(5).map(String::as_str).collect();
+        let more = f.event_ids.len().saturating_sub(5);
+        writeln!(
+            out,
+            "    evidence: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            }
+        )?;
+        writeln!(out, "    do: {}", f.remediation.summary)?;
+        if let Some(cmd) = f.remediation.commands.first() {
+            writeln!(out, "        $ {cmd}")?;
+        }
+    }
+    out.flush()
+}
+
+fn short_principal(arn: &str) -> String {
+    arn.rsplit(['/', ':']).next().unwrap_or(arn).to_owned()
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}

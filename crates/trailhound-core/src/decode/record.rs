@@ -1,0 +1,339 @@
+//! One CloudTrail record: borrowed serde view of the fields trailhound reads, and its conversion to [`Event`].
+//!
+//! Only the fields a stage needs are named; everything else is skipped by serde without being
+//! materialised. Strings borrow from the input (`Cow` only allocates for escaped strings). The
+//! secret parts of STS responses (`secretAccessKey`, `sessionToken`) are never named, so never copied.
+use std::borrow::Cow;
+
+use compact_str::CompactString;
+use serde::de::{self, Deserializer, IgnoredAny};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::net;
+use crate::event::{Delivery, Detail, Event, Identity, IdentityType, Issued};
+use crate::time::EventTime;
+
+/// The top-level fields of one value in the input: an event, an EventBridge envelope, a log
+/// file's `{"Records": […]}` or a digest file. Unknown fields are ignored (newer event shapes).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RawEvent<'a> {
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(rename = "@timestamp", borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(rename = "sourceIPAddress", borrow)]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "loose_bool")]
+    read_only: Option<bool>,
+    #[serde(borrow)]
+    error_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    vpc_endpoint_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    vpc_endpoint_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_identity: Option<RawIdentity<'a>>,
+    #[serde(borrow)]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response_elements: Option<&'a RawValue>,
+    /// A log file's records (the value is a whole log file).
+    #[serde(rename = "Records", borrow)]
+    pub(super) records: Option<&'a RawValue>,
+    /// Present in digest files only.
+    pub(super) digest_start_time: Option<IgnoredAny>,
+    /// Present in digest files only.
+    pub(super) digest_s3_object: Option<IgnoredAny>,
+    /// EventBridge wraps the CloudTrail event in `detail`.
+    #[serde(borrow)]
+    pub(super) detail: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawIdentity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_context: Option<RawSessionContext<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSessionContext<'a> {
+    #[serde(default, deserialize_with = "loose_string")]
+    ec2_role_delivery: Option<String>,
+    #[serde(borrow)]
+    session_issuer: Option<RawIssuer<'a>>,
+    #[serde(borrow)]
+    source_identity: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawIssuer<'a> {
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawStsRequest<'a> {
+    #[serde(borrow)]
+    role_arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    role_session_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source_identity: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawStsResponse<'a> {
+    #[serde(borrow)]
+    credentials: Option<RawCredentials<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCredentials<'a> {
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "loose_string")]
+    expiration: Option<String>,
+}
+
+/// What a value turned out to be.
+pub(super) enum Shape<'a> {
+    /// A CloudTrail event.
+    Event(Box<Event>),
+    /// A log file: its `Records` array.
+    Records,
+    /// A digest file (never events).
+    Digest,
+    /// An EventBridge envelope: the event is in `detail`.
+    Envelope(&'a RawValue),
+    /// JSON, but not CloudTrail: says which required field is missing.
+    Unrelated(&'static str),
+}
+
+/// Why a record could not become an event (the message quotes the bad value).
+pub(super) type RecordError = String;
+
+impl<'a> RawEvent<'a> {
+    /// Classifies the value and, for an event, converts it.
+    pub(super) fn into_shape(self) -> Result<Shape<'a>, RecordError> {
+        if self.records.is_some() {
+            return Ok(Shape::Records);
+        }
+        if self.digest_start_time.is_some() || self.digest_s3_object.is_some() {
+            return Ok(Shape::Digest);
+        }
+        if self.event_name.is_none() && self.event_time.is_none() {
+            return Ok(match self.detail {
+                Some(detail) => Shape::Envelope(detail),
+                None => Shape::Unrelated("no eventName or eventTime"),
+            });
+        }
+        self.into_event().map(|e| Shape::Event(Box::new(e)))
+    }
+
+    fn into_event(self) -> Result<Event, RecordError> {
+        let raw_time = self
+            .event_time
+            .as_deref()
+            .or(self.timestamp.as_deref())
+            .ok_or("missing eventTime")?;
+        let time = EventTime::parse(raw_time)
+            .ok_or_else(|| format!("eventTime {raw_time:?} is not an RFC 3339 time"))?;
+        let event_source = self.event_source.ok_or("missing eventSource")?;
+        let event_name = self.event_name.ok_or("missing eventName")?;
+        let identity = self
+            .user_identity
+            .map(RawIdentity::into_identity)
+            .unwrap_or(Identity {
+                kind: IdentityType::Missing,
+                arn: None,
+                account_id: None,
+                access_key_id: None,
+                invoked_by: None,
+                delivery: None,
+                issuer_arn: None,
+                source_identity: None,
+            });
+        let failed = self.error_code.is_some();
+        let detail = if failed {
+            Detail::None
+        } else if event_source == "sts.amazonaws.com" {
+            issued(&event_name, self.request_parameters, self.response_elements)
+                .map_or(Detail::None, |i| Detail::Issued(Box::new(i)))
+        } else if event_source == "ec2.amazonaws.com" && net::is_net_event(&event_name) {
+            let facts = net::facts(
+                &event_name,
+                self.request_parameters.map(RawValue::get),
+                self.response_elements.map(RawValue::get),
+            );
+            if facts.is_empty() {
+                Detail::None
+            } else {
+                Detail::Net(Box::new(facts))
+            }
+        } else {
+            Detail::None
+        };
+        Ok(Event {
+            time,
+            event_id: compact(self.event_id).unwrap_or_default(),
+            event_source: CompactString::from(event_source),
+            event_name: CompactString::from(event_name),
+            region: compact(self.aws_region).unwrap_or_default(),
+            source_ip: compact(self.source_ip_address).unwrap_or_default(),
+            user_agent: compact(self.user_agent).unwrap_or_default(),
+            recipient_account: compact(self.recipient_account_id).unwrap_or_default(),
+            read_only: self.read_only,
+            error_code: compact(self.error_code),
+            vpc_endpoint_id: compact(self.vpc_endpoint_id),
+            vpc_endpoint_account_id: compact(self.vpc_endpoint_account_id),
+            identity,
+            detail,
+        })
+    }
+}
+
+impl RawIdentity<'_> {
+    fn into_identity(self) -> Identity {
+        let (delivery, issuer_arn, source_identity) = match self.session_context {
+            Some(ctx) => (
+                ctx.ec2_role_delivery
+                    .as_deref()
+                    .map(Delivery::from_cloudtrail),
+                ctx.session_issuer.and_then(|i| compact(i.arn)),
+                compact(ctx.source_identity),
+            ),
+            None => (None, None, None),
+        };
+        Identity {
+            kind: self
+                .kind
+                .as_deref()
+                .map_or(IdentityType::Missing, IdentityType::from_cloudtrail),
+            arn: compact(self.arn),
+            account_id: compact(self.account_id),
+            access_key_id: compact(self.access_key_id),
+            invoked_by: compact(self.invoked_by),
+            delivery,
+            issuer_arn,
+            source_identity,
+        }
+    }
+}
+
+/// Credentials an STS call handed out (never their secret parts).
+fn issued(
+    event_name: &str,
+    request: Option<&RawValue>,
+    response: Option<&RawValue>,
+) -> Option<Issued> {
+    if !matches!(
+        event_name,
+        "AssumeRole"
+            | "AssumeRoleWithSAML"
+            | "AssumeRoleWithWebIdentity"
+            | "GetSessionToken"
+            | "GetFederationToken"
+    ) {
+        return None;
+    }
+    let resp: RawStsResponse = serde_json::from_str(response?.get()).ok()?;
+    let creds = resp.credentials?;
+    let req: Option<RawStsRequest> = request.and_then(|r| serde_json::from_str(r.get()).ok());
+    let (role_arn, session_name, source_identity) = match req {
+        Some(r) => (
+            compact(r.role_arn),
+            compact(r.role_session_name),
+            compact(r.source_identity),
+        ),
+        None => (None, None, None),
+    };
+    Some(Issued {
+        role_arn,
+        session_name,
+        access_key_id: compact(creds.access_key_id)?,
+        expiration: creds.expiration.as_deref().and_then(EventTime::parse_loose),
+        source_identity,
+    })
+}
+
+fn compact(s: Option<Cow<'_, str>>) -> Option<CompactString> {
+    s.map(|s| CompactString::from(s.as_ref()))
+}
+
+/// `true`/`false`, or the strings `"true"`/`"false"` some pipelines write (a visitor, not an
+/// untagged enum: this runs on every event).
+fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean or \"true\"/\"false\"")
+        }
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(Some(b))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            match s {
+                _ if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+                _ if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+                _ => Err(E::custom(format!("readOnly {s:?} is not a boolean"))),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_option(V)
+}
+
+/// A string, or a number/boolean written where a string belongs (`"ec2RoleDelivery": 2.0`).
+fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => {
+            let s = n.to_string();
+            Some(if s.contains('.') { s } else { format!("{s}.0") })
+        }
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        Some(other) => {
+            return Err(de::Error::custom(format!(
+                "expected a string, found {other}"
+            )))
+        }
+    })
+}

@@ -1,0 +1,371 @@
+//! `InstanceCredentialExfiltration.*` (SPEC §2.1): instance credentials used from an address that
+//! is not the instance's. The tracker decides *whether* an address is expected; this module decides
+//! *what kind* of finding it is, aggregates one finding per (credential, source address), and
+//! explains it.
+//!
+//! | type | severity | when |
+//! |---|---|---|
+//! | `OutsideAWS` | high | outside AWS's ranges (another cloud is named), or private without a VPC endpoint |
+//! | `InsideAWS` | high | an AWS address that is not the instance's, or a VPC endpoint of an account outside the organisation |
+//! | `AffiliatedAccount` | medium | an address or VPC endpoint of another account of the organisation |
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+
+use crate::address::{self, AddressBook};
+use crate::event::{Delivery, Event};
+use crate::finding::{
+    stable_id, Confidence, Evidence, ExpectedAddress, Finding, Severity, SourceContext,
+};
+use crate::ranges::Provider;
+use crate::remedy::StolenRole;
+use crate::track::{Implausible, Instance, Lock, Observation, Tracker, Verdict, Why};
+
+/// Finding type names (part of the output contract).
+pub const OUTSIDE_AWS: &str = "InstanceCredentialExfiltration.OutsideAWS";
+/// See [`OUTSIDE_AWS`].
+pub const INSIDE_AWS: &str = "InstanceCredentialExfiltration.InsideAWS";
+/// See [`OUTSIDE_AWS`].
+pub const AFFILIATED: &str = "InstanceCredentialExfiltration.AffiliatedAccount";
+
+/// MITRE ATT&CK: Unsecured Credentials: Cloud Instance Metadata API; Valid Accounts: Cloud Accounts.
+const MITRE: [&str; 2] = ["T1552.005", "T1078.004"];
+
+/// Expected addresses listed per finding.
+const MAX_EXPECTED: usize = 20;
+
+/// A finding being accumulated.
+struct Draft {
+    finding: Finding,
+    evidence: Evidence,
+    delivery: Option<Delivery>,
+}
+
+/// The detector.
+pub(super) struct Exfiltration {
+    write_only: bool,
+    open: HashMap<(CompactString, IpAddr), Draft>,
+}
+
+impl Exfiltration {
+    pub(super) fn new(write_only: bool) -> Self {
+        Exfiltration {
+            write_only,
+            open: HashMap::new(),
+        }
+    }
+
+    pub(super) fn on_observation(
+        &mut self,
+        ev: &Event,
+        obs: &Observation,
+        tracker: &Tracker,
+        book: &AddressBook,
+    ) {
+        match &obs.verdict {
+            Verdict::Unexpected(why) => {
+                if self.write_only && ev.read_only == Some(true) {
+                    return;
+                }
+                let draft = self
+                    .open
+                    .entry((obs.key.clone(), obs.ip))
+                    .or_insert_with(|| draft(ev, obs, why, None, tracker, book));
+                draft.evidence.add(ev);
+            }
+            Verdict::Contested(lock) => {
+                let key = (lock.key.clone(), lock.ip);
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.open.entry(key) {
+                    let obs = Observation {
+                        key: lock.key.clone(),
+                        ip: lock.ip,
+                        ..obs.clone()
+                    };
+                    let real = ev.source_ip.as_str();
+                    let mut d = draft(
+                        ev,
+                        &obs,
+                        &Why::NotLock(obs.ip),
+                        Some((lock, obs.ip, real)),
+                        tracker,
+                        book,
+                    );
+                    d.evidence = lock_evidence(lock);
+                    slot.insert(d);
+                }
+            }
+            Verdict::Expected(_) | Verdict::Locked => {}
+        }
+    }
+
+    pub(super) fn finish(self) -> Vec<Finding> {
+        self.open.into_values().map(Draft::into_finding).collect()
+    }
+}
+
+impl Draft {
+    fn into_finding(self) -> Finding {
+        let Draft {
+            mut finding,
+            evidence,
+            delivery,
+        } = self;
+        finding.first_seen = evidence.first.to_string();
+        finding.last_seen = evidence.last.to_string();
+        finding.event_count = evidence.count;
+        finding.event_ids = evidence.ids();
+        finding.actions = evidence.actions.iter().cloned().collect();
+        finding.user_agents = evidence.user_agents.clone();
+        if let Some(ua) = evidence.user_agents.first() {
+            finding.user_agent = ua.clone();
+        }
+        finding.remediation = StolenRole {
+            role_arn: finding.role_arn.as_deref(),
+            instance_id: finding.instance_id.as_deref(),
+            region: &finding.region,
+            access_key_id: &finding.access_key_id,
+            delivery,
+            revoke_before: evidence.last,
+        }
+        .remediation();
+        finding
+    }
+}
+
+fn lock_evidence(lock: &Lock) -> Evidence {
+    let mut e = Evidence::default();
+    for (t, id) in &lock.events {
+        e.add_parts(*t, id, None, &lock.user_agent);
+    }
+    e.count = lock.count;
+    e.last = e.last.max(lock.last);
+    e
+}
+
+/// Builds a finding from its first evidence event. `contested` = (the lock, its address, the
+/// instance's real address) when a first-use lock turned out not to be the instance.
+fn draft(
+    ev: &Event,
+    obs: &Observation,
+    why: &Why,
+    contested: Option<(&Lock, IpAddr, &str)>,
+    tracker: &Tracker,
+    book: &AddressBook,
+) -> Draft {
+    let inst = tracker.instance(&obs.instance, ev.time);
+    let account = inst.map_or_else(|| ev.account().to_owned(), |i| i.account.to_string());
+    let class = classify(ev, obs, why, inst, tracker, book);
+    let confidence = if inst.is_some_and(|i| i.issued_seen) {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let delivery = obs.delivery;
+    let role_arn = inst
+        .and_then(|i| i.role_arn.as_deref())
+        .or(ev.identity.issuer_arn.as_deref())
+        .map(str::to_owned);
+    let region = inst
+        .and_then(|i| i.region.as_deref())
+        .unwrap_or(&ev.region)
+        .to_owned();
+    let mut learned = inst.map(Instance::expected).unwrap_or_default();
+    for l in tracker.account_addresses(&account, ev.time) {
+        if !learned.iter().any(|k| k.ip == l.ip) {
+            learned.push(l);
+        }
+    }
+    let expected: Vec<ExpectedAddress> = learned
+        .into_iter()
+        .take(MAX_EXPECTED)
+        .map(|l| ExpectedAddress {
+            ip: l.ip.to_string(),
+            how: l.how.as_str(),
+            since: l.at.to_string(),
+        })
+        .collect();
+    let explanation = explain(
+        obs, why, &class, inst, delivery, confidence, contested, &expected,
+    );
+    let finding = Finding {
+        id: stable_id(&[
+            class.kind,
+            &account,
+            &obs.instance,
+            &obs.key,
+            &obs.ip.to_string(),
+        ]),
+        finding_type: class.kind,
+        severity: class.severity,
+        confidence,
+        title: format!(
+            "Instance credentials of {} used {} ({})",
+            obs.instance, class.short, obs.ip
+        ),
+        account_id: account,
+        region,
+        principal_arn: ev.identity.arn.as_deref().unwrap_or("").to_owned(),
+        role_arn,
+        access_key_id: obs.key.to_string(),
+        instance_id: Some(obs.instance.to_string()),
+        credential_delivery: delivery.map(Delivery::as_str),
+        source_ip: obs.ip.to_string(),
+        source_ip_context: class.context,
+        user_agent: ev.user_agent.to_string(),
+        user_agents: Vec::new(),
+        first_seen: String::new(),
+        last_seen: String::new(),
+        event_count: 0,
+        event_ids: Vec::new(),
+        actions: Vec::new(),
+        mitre: MITRE.to_vec(),
+        explanation,
+        expected_addresses: expected,
+        remediation: crate::finding::Remediation {
+            summary: String::new(),
+            steps: Vec::new(),
+            commands: Vec::new(),
+            revoke_policy: None,
+        },
+    };
+    Draft {
+        finding,
+        evidence: Evidence::default(),
+        delivery,
+    }
+}
+
+struct Class {
+    kind: &'static str,
+    severity: Severity,
+    short: String,
+    context: SourceContext,
+}
+
+/// Outside AWS, inside AWS, or an affiliated account (SPEC §2.1, GuardDuty's split).
+fn classify(
+    ev: &Event,
+    obs: &Observation,
+    why: &Why,
+    inst: Option<&Instance>,
+    tracker: &Tracker,
+    book: &AddressBook,
+) -> Class {
+    let mut context = SourceContext {
+        ip: book.context(obs.ip),
+        vpc_endpoint_id: ev.vpc_endpoint_id.as_deref().map(str::to_owned),
+        vpc_endpoint_account_id: ev.vpc_endpoint_account_id.as_deref().map(str::to_owned),
+        ..SourceContext::default()
+    };
+    let mine = inst.map_or("", |i| i.account.as_str());
+    let (kind, short, summary) = if let Why::ForeignEndpoint(owner) = why {
+        let vpce = ev.vpc_endpoint_id.as_deref().unwrap_or("?");
+        context.org_account = tracker.is_member(owner).then(|| owner.to_string());
+        if tracker.is_member(owner) {
+            (
+                AFFILIATED,
+                format!("through VPC endpoint {vpce} of member account {owner}"),
+                format!("private address through VPC endpoint {vpce} of member account {owner}"),
+            )
+        } else {
+            (INSIDE_AWS, format!("through VPC endpoint {vpce} of account {owner} outside the organisation"), format!("private address through VPC endpoint {vpce} owned by account {owner}, outside the organisation"))
+        }
+    } else if let Some(owner) = tracker.owner(obs.ip, ev.time).filter(|o| o.account != mine) {
+        context.org_account = Some(owner.account.to_string());
+        let what = format!(
+            "an address of member account {} ({})",
+            owner.account,
+            owner.how.as_str()
+        );
+        if tracker.is_member(&owner.account) {
+            (AFFILIATED, format!("from {what}"), what)
+        } else {
+            (INSIDE_AWS, format!("from {what}"), what)
+        }
+    } else {
+        match book.cloud(obs.ip) {
+            Some(c) if c.provider == Provider::Aws => {
+                let region = c.region.unwrap_or("global");
+                (INSIDE_AWS, "inside AWS from an address that is not the instance's".into(), format!("inside AWS ({region} {}), not one of the instance's addresses", if c.ec2 { "EC2 range" } else { "non-EC2 range" }))
+            }
+            Some(c) => {
+                let region = c.region.map(|r| format!(" {r}")).unwrap_or_default();
+                (OUTSIDE_AWS, format!("from outside AWS ({})", c.provider.name()), format!("outside AWS: {}{region}", c.provider.name()))
+            }
+            None if address::is_private(obs.ip) => (
+                OUTSIDE_AWS,
+                "from a private address without a VPC endpoint".into(),
+                "private address without a VPC endpoint: not a path an instance's calls take (CloudTrail shows private sources only through VPC endpoints)".into(),
+            ),
+            None => (OUTSIDE_AWS, "from outside AWS".into(), "outside AWS (in no cloud provider's published ranges)".into()),
+        }
+    };
+    context.summary = summary;
+    let severity = if kind == AFFILIATED {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    Class {
+        kind,
+        severity,
+        short,
+        context,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn explain(
+    obs: &Observation,
+    why: &Why,
+    class: &Class,
+    inst: Option<&Instance>,
+    delivery: Option<Delivery>,
+    confidence: Confidence,
+    contested: Option<(&Lock, IpAddr, &str)>,
+    expected: &[ExpectedAddress],
+) -> String {
+    let role = inst
+        .and_then(|i| i.role_arn.as_deref())
+        .unwrap_or("its role");
+    let mut s = format!(
+        "Temporary credentials {} that EC2 issued to instance {} (role {role}) were used from {}: {}. Instance credentials are only meant to be used by the instance itself; a call from another address means they were copied off it.",
+        obs.key, obs.instance, obs.ip, class.context.summary
+    );
+    let reason = match (why, contested) {
+        (_, Some((lock, lock_ip, real))) => format!(
+            " The credentials were first used from {lock_ip} at {}, which was taken as the instance's own address; the instance later called from {real}, an address CloudTrail showed it owning before that, so the first user was not the instance: an attacker got there first.",
+            lock.at
+        ),
+        (Why::NotLock(lock), _) => format!(" The instance has been calling from {lock} (its first address); this is a different one."),
+        (Why::EgressKnown, _) => " The instance's own egress address is known from CloudTrail, and this is not it.".to_owned(),
+        (Why::PrivateNoEndpoint, _) => " A private source address with no VPC endpoint is not how an instance's calls reach AWS (in anonymised datasets, outside addresses are often rewritten to private ones).".to_owned(),
+        (Why::ForeignEndpoint(_), _) => " The call came through a VPC endpoint that does not belong to the instance's account.".to_owned(),
+        (Why::Implausible(i), _) => {
+            let what = match i {
+                Implausible::OutsideAws => "an address outside AWS cannot be an EC2 instance's own".to_owned(),
+                Implausible::NotEc2 => "the address is in an AWS range that EC2 instances do not use".to_owned(),
+                Implausible::OtherRegion(r) => format!("the address is in {r}, another region than the instance's"),
+                Implausible::OtherAccount(a) => format!("CloudTrail shows the address belonging to account {a}"),
+                Implausible::UserAgent(u) => format!("the user agent is not an instance workload's ({u})"),
+            };
+            format!(" This was the first use seen, and it was not taken as the instance's address because {what} (attacker-first check).")
+        }
+    };
+    s.push_str(&reason);
+    if !expected.is_empty() {
+        let list: Vec<String> = expected
+            .iter()
+            .map(|e| format!("{} ({})", e.ip, e.how))
+            .collect();
+        s.push_str(&format!(" Expected addresses: {}.", list.join(", ")));
+    }
+    if delivery == Some(Delivery::ImdsV1) {
+        s.push_str(" The key was delivered by IMDSv1, which a plain HTTP GET can read: the signature of SSRF theft. Enforce IMDSv2.");
+    }
+    if confidence < Confidence::High {
+        s.push_str(" Confidence is lowered: the session started before the input (its AssumeRole was not seen), so the instance's addresses were learned from its calls alone.");
+    }
+    s
+}

@@ -1,0 +1,311 @@
+//! The compact, owned form of one CloudTrail event: only the fields later stages need.
+//!
+//! Decoding borrows from the input buffer and copies into this struct once, so events can wait in
+//! the reorder window after their file is gone. Strings are `CompactString` (inline up to 24 bytes:
+//! access key ids, addresses, regions and event names never touch the heap). Secrets
+//! (`sessionToken`, `secretAccessKey`) are never copied here.
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+
+use crate::time::EventTime;
+
+/// `userIdentity.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdentityType {
+    /// `AssumedRole`: temporary credentials of a role session.
+    AssumedRole,
+    /// `IAMUser`.
+    IamUser,
+    /// `Root`.
+    Root,
+    /// `AWSService`.
+    AwsService,
+    /// `AWSAccount` (another account's principal).
+    AwsAccount,
+    /// `FederatedUser` (GetFederationToken).
+    FederatedUser,
+    /// `SAMLUser`.
+    SamlUser,
+    /// `WebIdentityUser`.
+    WebIdentityUser,
+    /// `IdentityCenterUser` and other newer types.
+    Other,
+    /// No `userIdentity.type`.
+    Missing,
+}
+
+impl IdentityType {
+    /// Maps CloudTrail's string.
+    pub fn from_cloudtrail(s: &str) -> IdentityType {
+        match s {
+            "AssumedRole" => IdentityType::AssumedRole,
+            "IAMUser" => IdentityType::IamUser,
+            "Root" => IdentityType::Root,
+            "AWSService" => IdentityType::AwsService,
+            "AWSAccount" => IdentityType::AwsAccount,
+            "FederatedUser" => IdentityType::FederatedUser,
+            "SAMLUser" => IdentityType::SamlUser,
+            "WebIdentityUser" => IdentityType::WebIdentityUser,
+            _ => IdentityType::Other,
+        }
+    }
+}
+
+/// How instance credentials were delivered by the metadata service (`sessionContext.ec2RoleDelivery`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivery {
+    /// `"1.0"`: IMDSv1, readable by a plain GET, which is what SSRF steals.
+    ImdsV1,
+    /// `"2.0"`: IMDSv2, session-token protected.
+    ImdsV2,
+    /// Any other value.
+    Other,
+}
+
+impl Delivery {
+    /// Maps CloudTrail's string.
+    pub fn from_cloudtrail(s: &str) -> Delivery {
+        match s {
+            "1.0" => Delivery::ImdsV1,
+            "2.0" => Delivery::ImdsV2,
+            _ => Delivery::Other,
+        }
+    }
+
+    /// `"IMDSv1"`, `"IMDSv2"` or `"unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::ImdsV1 => "IMDSv1",
+            Delivery::ImdsV2 => "IMDSv2",
+            Delivery::Other => "unknown",
+        }
+    }
+}
+
+/// Who made the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `userIdentity.type`.
+    pub kind: IdentityType,
+    /// `userIdentity.arn`.
+    pub arn: Option<CompactString>,
+    /// `userIdentity.accountId`.
+    pub account_id: Option<CompactString>,
+    /// `userIdentity.accessKeyId`: the credential used.
+    pub access_key_id: Option<CompactString>,
+    /// `userIdentity.invokedBy`: an AWS service acting on the principal's behalf.
+    pub invoked_by: Option<CompactString>,
+    /// `userIdentity.sessionContext.ec2RoleDelivery`.
+    pub delivery: Option<Delivery>,
+    /// `userIdentity.sessionContext.sessionIssuer.arn`: the role behind an assumed-role session.
+    pub issuer_arn: Option<CompactString>,
+    /// `userIdentity.sessionContext.sourceIdentity`.
+    pub source_identity: Option<CompactString>,
+}
+
+/// Credentials handed out by STS (`AssumeRole*`, `GetSessionToken`, `GetFederationToken`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issued {
+    /// `requestParameters.roleArn`, when a role was assumed.
+    pub role_arn: Option<CompactString>,
+    /// `requestParameters.roleSessionName`.
+    pub session_name: Option<CompactString>,
+    /// `responseElements.credentials.accessKeyId`: the new credential.
+    pub access_key_id: CompactString,
+    /// `responseElements.credentials.expiration`, parsed loosely.
+    pub expiration: Option<EventTime>,
+    /// `requestParameters.sourceIdentity`.
+    pub source_identity: Option<CompactString>,
+}
+
+/// Address facts an EC2 API call establishes (SPEC §2.1: addresses CloudTrail shows being given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetFact {
+    /// An instance was launched with these interfaces and addresses (`RunInstances` response).
+    Launched {
+        /// Instance id.
+        instance: CompactString,
+        /// Network interfaces of the instance.
+        enis: Vec<CompactString>,
+        /// Private, public and IPv6 addresses of the instance's interfaces.
+        addrs: Vec<IpAddr>,
+    },
+    /// An Elastic IP was associated (`AssociateAddress`).
+    EipAssociated {
+        /// Target instance, if named.
+        instance: Option<CompactString>,
+        /// Target interface, if named.
+        eni: Option<CompactString>,
+        /// `allocationId`, to resolve the address from `AllocateAddress`.
+        allocation: Option<CompactString>,
+        /// `publicIp`, when the request names it.
+        addr: Option<IpAddr>,
+    },
+    /// An interface was attached to an instance (`AttachNetworkInterface`).
+    EniAttached {
+        /// Instance id.
+        instance: CompactString,
+        /// Interface id.
+        eni: CompactString,
+    },
+    /// Addresses given to an interface (`CreateNetworkInterface`, `AssignPrivateIpAddresses`, `AssignIpv6Addresses`).
+    EniAddresses {
+        /// Interface id.
+        eni: CompactString,
+        /// The addresses.
+        addrs: Vec<IpAddr>,
+    },
+    /// The account allocated an Elastic IP (`AllocateAddress`).
+    EipAllocated {
+        /// `allocationId`.
+        allocation: Option<CompactString>,
+        /// `publicIp`.
+        addr: IpAddr,
+    },
+    /// A NAT gateway got Elastic IPs (`CreateNatGateway`, `AssociateNatGatewayAddress`).
+    NatAddresses {
+        /// Allocation ids (resolved through `AllocateAddress`).
+        allocations: Vec<CompactString>,
+        /// Public addresses named directly in the response.
+        addrs: Vec<IpAddr>,
+    },
+    /// Instances were started (`StartInstances`): their auto-assigned public address may change.
+    Started {
+        /// Instance ids.
+        instances: Vec<CompactString>,
+    },
+    /// Instances were terminated (`TerminateInstances`).
+    Terminated {
+        /// Instance ids.
+        instances: Vec<CompactString>,
+    },
+}
+
+/// Event-specific facts extracted at decode time (rare events only, so the common case is `None`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Nothing beyond the common fields.
+    #[default]
+    None,
+    /// STS issued credentials.
+    Issued(Box<Issued>),
+    /// EC2 address facts.
+    Net(Box<Vec<NetFact>>),
+}
+
+/// One decoded CloudTrail event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// `eventTime` (or `@timestamp`).
+    pub time: EventTime,
+    /// `eventID` (empty when the record has none).
+    pub event_id: CompactString,
+    /// `eventSource`, e.g. `ec2.amazonaws.com`.
+    pub event_source: CompactString,
+    /// `eventName`.
+    pub event_name: CompactString,
+    /// `awsRegion`.
+    pub region: CompactString,
+    /// `sourceIPAddress` as written (an address, a service name or `AWS Internal`).
+    pub source_ip: CompactString,
+    /// `userAgent`.
+    pub user_agent: CompactString,
+    /// `recipientAccountId`.
+    pub recipient_account: CompactString,
+    /// `readOnly` (string booleans accepted); `None` when absent.
+    pub read_only: Option<bool>,
+    /// `errorCode`, when the call failed.
+    pub error_code: Option<CompactString>,
+    /// `vpcEndpointId`.
+    pub vpc_endpoint_id: Option<CompactString>,
+    /// `vpcEndpointAccountId`.
+    pub vpc_endpoint_account_id: Option<CompactString>,
+    /// `userIdentity`.
+    pub identity: Identity,
+    /// Event-specific facts.
+    pub detail: Detail,
+}
+
+impl Event {
+    /// `eventSource:eventName` without the `.amazonaws.com` suffix, e.g. `ec2:DescribeInstances`.
+    pub fn action(&self) -> String {
+        let service = self
+            .event_source
+            .strip_suffix(".amazonaws.com")
+            .unwrap_or(&self.event_source);
+        format!("{service}:{}", self.event_name)
+    }
+
+    /// The account the event belongs to: `recipientAccountId`, else the caller's account.
+    pub fn account(&self) -> &str {
+        if !self.recipient_account.is_empty() {
+            &self.recipient_account
+        } else {
+            self.identity.account_id.as_deref().unwrap_or("")
+        }
+    }
+}
+
+/// True for a strict EC2 instance id: `i-` and 8 or 17 lower-case hex digits.
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The session name of an assumed-role ARN (`arn:aws:sts::123:assumed-role/Role/session`).
+pub fn assumed_role_session(arn: &str) -> Option<&str> {
+    let rest = arn.split_once(":assumed-role/")?.1;
+    Some(rest.split_once('/')?.1)
+}
+
+/// The role name of an assumed-role or role ARN.
+pub fn role_name(arn: &str) -> Option<&str> {
+    if let Some((_, rest)) = arn.split_once(":assumed-role/") {
+        return rest.split('/').next();
+    }
+    let rest = arn.split_once(":role/")?.1;
+    rest.rsplit('/').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_ids_are_strict() {
+        for ok in ["i-0dbc91f429e48eeed", "i-1a2b3c4d"] {
+            assert!(is_instance_id(ok), "{ok}");
+        }
+        for bad in [
+            "i-",
+            "i-deadbeefx",
+            "i-0DBC91F429E48EEED",
+            "i-0dbc91f429e48eee",
+            "instance-1",
+            "i-abc",
+            "ii-1a2b3c4d",
+        ] {
+            assert!(!is_instance_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn arn_parts() {
+        let arn = "arn:aws:sts::123837392027:assumed-role/stratus-red-team-ec2-steal-credentials-role/i-0dbc91f429e48eeed";
+        assert_eq!(assumed_role_session(arn), Some("i-0dbc91f429e48eeed"));
+        assert_eq!(
+            role_name(arn),
+            Some("stratus-red-team-ec2-steal-credentials-role")
+        );
+        assert_eq!(
+            role_name("arn:aws:iam::123:role/path/to/Deploy"),
+            Some("Deploy")
+        );
+        assert_eq!(assumed_role_session("arn:aws:iam::123:user/bob"), None);
+    }
+}

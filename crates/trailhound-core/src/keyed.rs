@@ -1,0 +1,208 @@
+//! `Keyed<K, V>`: the one way trailhound keeps per-key state — expiring after a TTL of inactivity in
+//! event time, capped in size, with every eviction counted (STYLE: bounded state).
+//!
+//! Expiry is exact on access (an entry idle longer than the TTL reads as absent), so results never
+//! depend on when a sweep happened; sweeps only give memory back. Sweeps and cap evictions are
+//! predicates over the map, never its iteration order, so they are deterministic.
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::time::EventTime;
+
+struct Entry<V> {
+    value: V,
+    touched: EventTime,
+}
+
+/// Counts of entries removed, by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evictions {
+    /// Idle longer than the TTL.
+    pub expired: u64,
+    /// Removed because the map was full (oldest first).
+    pub capped: u64,
+}
+
+/// Per-key state with event-time TTL and a size cap.
+pub struct Keyed<K, V> {
+    map: HashMap<K, Entry<V>>,
+    ttl: i64,
+    cap: usize,
+    last_sweep: EventTime,
+    evictions: Evictions,
+}
+
+impl<K: Hash + Eq, V> Keyed<K, V> {
+    /// An empty map whose entries expire `ttl` milliseconds after their last touch; at most `cap` entries.
+    pub fn new(ttl: i64, cap: usize) -> Self {
+        Keyed {
+            map: HashMap::new(),
+            ttl,
+            cap: cap.max(1),
+            last_sweep: EventTime(i64::MIN),
+            evictions: Evictions::default(),
+        }
+    }
+
+    /// The live value for `key` at `now`, without touching it.
+    pub fn get<Q>(&mut self, key: &Q, now: EventTime) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let expired = match self.map.get(key) {
+            None => return None,
+            Some(e) => now.since(e.touched) > self.ttl,
+        };
+        if expired {
+            self.map.remove(key);
+            self.evictions.expired += 1;
+            return None;
+        }
+        self.map.get_mut(key).map(|e| &mut e.value)
+    }
+
+    /// Reads without expiring (for detectors holding `&self`): `None` when absent or idle past the TTL.
+    pub fn peek<Q>(&self, key: &Q, now: EventTime) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map
+            .get(key)
+            .filter(|e| now.since(e.touched) <= self.ttl)
+            .map(|e| &e.value)
+    }
+
+    /// The value for `key`, inserted with `make` if absent or expired; touched at `now`. The `bool`
+    /// is true when it was (re)created.
+    pub fn upsert(&mut self, key: K, now: EventTime, make: impl FnOnce() -> V) -> (&mut V, bool) {
+        let live = self.get(&key, now).is_some();
+        if !live {
+            self.make_room(now);
+        }
+        let entry = self.map.entry(key).or_insert_with(|| Entry {
+            value: make(),
+            touched: now,
+        });
+        entry.touched = entry.touched.max(now);
+        (&mut entry.value, !live)
+    }
+
+    /// Marks `key` as active at `now` (no-op when absent).
+    pub fn touch<Q>(&mut self, key: &Q, now: EventTime)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(e) = self.map.get_mut(key) {
+            e.touched = e.touched.max(now);
+        }
+    }
+
+    /// Removes `key`.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.remove(key).map(|e| e.value)
+    }
+
+    /// Gives memory back: drops every entry idle past the TTL. Cheap to call per event (it runs a
+    /// sweep at most every quarter TTL of event time).
+    pub fn maintain(&mut self, now: EventTime) {
+        if now.since(self.last_sweep) < self.ttl / 4 {
+            return;
+        }
+        self.last_sweep = now;
+        let (ttl, before) = (self.ttl, self.map.len());
+        self.map.retain(|_, e| now.since(e.touched) <= ttl);
+        self.evictions.expired += (before - self.map.len()) as u64;
+    }
+
+    /// Live and not-yet-swept entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Evictions so far.
+    pub fn evictions(&self) -> Evictions {
+        self.evictions
+    }
+
+    /// Iterates over live entries (order unspecified: callers must sort before output).
+    pub fn iter(&self, now: EventTime) -> impl Iterator<Item = (&K, &V)> {
+        let ttl = self.ttl;
+        self.map
+            .iter()
+            .filter(move |(_, e)| now.since(e.touched) <= ttl)
+            .map(|(k, e)| (k, &e.value))
+    }
+
+    /// Before an insert into a full map: sweep, and if still full drop the oldest tenth.
+    fn make_room(&mut self, now: EventTime) {
+        if self.map.len() < self.cap {
+            return;
+        }
+        self.last_sweep = EventTime(i64::MIN);
+        self.maintain(now);
+        if self.map.len() < self.cap {
+            return;
+        }
+        let mut times: Vec<EventTime> = self.map.values().map(|e| e.touched).collect();
+        let nth = times.len() / 10;
+        let cutoff = *times.select_nth_unstable(nth).1;
+        let before = self.map.len();
+        self.map.retain(|_, e| e.touched > cutoff);
+        self.evictions.capped += (before - self.map.len()) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::HOUR;
+
+    #[test]
+    fn expires_exactly_on_access() {
+        let mut k: Keyed<&str, u32> = Keyed::new(6 * HOUR, 10);
+        k.upsert("i-1", EventTime(0), || 1);
+        assert!(k.get("i-1", EventTime(6 * HOUR)).is_some());
+        k.touch("i-1", EventTime(HOUR));
+        assert!(k.get("i-1", EventTime(7 * HOUR)).is_some());
+        assert!(k.get("i-1", EventTime(7 * HOUR + 1)).is_none());
+        assert_eq!(k.evictions().expired, 1);
+        let (_, fresh) = k.upsert("i-1", EventTime(8 * HOUR), || 2);
+        assert!(fresh);
+    }
+
+    #[test]
+    fn cap_evicts_oldest_and_counts() {
+        let mut k: Keyed<u32, ()> = Keyed::new(100 * HOUR, 20);
+        for i in 0..25 {
+            k.upsert(i, EventTime(i64::from(i)), || ());
+        }
+        assert!(k.len() <= 20);
+        assert!(k.evictions().capped >= 5);
+        assert!(k.peek(&24, EventTime(24)).is_some(), "the newest survive");
+        assert!(k.peek(&0, EventTime(24)).is_none(), "the oldest go first");
+    }
+
+    #[test]
+    fn sweep_gives_memory_back() {
+        let mut k: Keyed<u32, ()> = Keyed::new(HOUR, 100);
+        for i in 0..10 {
+            k.upsert(i, EventTime(0), || ());
+        }
+        k.maintain(EventTime(2 * HOUR));
+        assert!(k.is_empty());
+        assert_eq!(k.evictions().expired, 10);
+    }
+}

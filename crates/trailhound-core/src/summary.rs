@@ -1,0 +1,118 @@
+//! The run summary: what was read, what was skipped and why, what was found (STYLE: every dropped
+//! or skipped event is counted with a reason).
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::decode::Skip;
+use crate::finding::Finding;
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Inputs opened (files and stdin).
+    pub files_read: u64,
+    /// Inputs (or their remainders) skipped, by reason.
+    pub files_skipped: BTreeMap<&'static str, u64>,
+    /// Valid events decoded (before de-duplication).
+    pub events_read: u64,
+    /// Events dropped as exact duplicates (same `eventID`).
+    pub duplicates: u64,
+    /// Events that arrived later than the reorder window (processed anyway).
+    pub late_events: u64,
+    /// Records or lines skipped, by reason.
+    pub events_skipped: BTreeMap<&'static str, u64>,
+    /// Instances tracked at the end.
+    pub instances_tracked: u64,
+    /// Instances learned mid-session (no AssumeRole seen).
+    pub instances_mid_stream: u64,
+    /// Instance state expired after the TTL.
+    pub instances_expired: u64,
+    /// Instance state evicted because of the cap.
+    pub instances_evicted: u64,
+    /// Findings by type.
+    pub findings: BTreeMap<&'static str, u64>,
+    /// Findings by severity.
+    pub findings_by_severity: BTreeMap<&'static str, u64>,
+    /// Findings dropped by configured suppressions.
+    pub suppressed: u64,
+}
+
+impl Summary {
+    /// Counts a skip.
+    pub fn skip(&mut self, skip: &Skip) {
+        let map = if skip.reason.is_file_level() {
+            &mut self.files_skipped
+        } else {
+            &mut self.events_skipped
+        };
+        *map.entry(skip.reason.key()).or_default() += 1;
+    }
+
+    /// Counts findings.
+    pub fn findings(&mut self, findings: &[Finding]) {
+        for f in findings {
+            *self.findings.entry(f.finding_type).or_default() += 1;
+            *self
+                .findings_by_severity
+                .entry(f.severity.as_str())
+                .or_default() += 1;
+        }
+    }
+
+    /// Total skipped records and files.
+    pub fn skipped_total(&self) -> u64 {
+        self.files_skipped.values().sum::<u64>() + self.events_skipped.values().sum::<u64>()
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |m: &BTreeMap<&'static str, u64>| {
+            if m.is_empty() {
+                "none".to_owned()
+            } else {
+                m.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        writeln!(
+            f,
+            "files read:      {} (skipped: {})",
+            self.files_read,
+            list(&self.files_skipped)
+        )?;
+        writeln!(
+            f,
+            "events read:     {} (duplicates dropped {}, late {}; records skipped: {})",
+            self.events_read,
+            self.duplicates,
+            self.late_events,
+            list(&self.events_skipped)
+        )?;
+        writeln!(
+            f,
+            "instances:       {} tracked at end, {} learned mid-session, {} expired, {} evicted",
+            self.instances_tracked,
+            self.instances_mid_stream,
+            self.instances_expired,
+            self.instances_evicted
+        )?;
+        write!(
+            f,
+            "findings:        {} ({})",
+            self.findings.values().sum::<u64>(),
+            list(&self.findings_by_severity)
+        )?;
+        for (k, v) in &self.findings {
+            write!(f, "\n  {k}: {v}")?;
+        }
+        if self.suppressed > 0 {
+            write!(f, "\n  suppressed by configuration: {}", self.suppressed)?;
+        }
+        Ok(())
+    }
+}
