@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod drive;
 mod sink;
 
 /// Find stolen and misused AWS workload credentials in CloudTrail.
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Analyse CloudTrail files, directories or stdin and report stolen or misused credentials.
     Scan(cmd::scan::Args),
+    /// Write every event with its enrichment (access level, MITRE, risks, origin, source context).
+    Enrich(cmd::enrich::Args),
     /// Write a synthetic organisation's CloudTrail with labelled attacks, and its ground truth.
     Simulate(cmd::simulate::Args),
     /// Score findings against a simulation's ground truth.
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
+        Command::Enrich(args) => cmd::enrich::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Eval(args) => cmd::eval::run(args),
     };

@@ -225,6 +225,9 @@ pub struct Event {
     pub identity: Identity,
     /// Event-specific facts.
     pub detail: Detail,
+    /// The original record text, only when the consumer asked for it (`enrich`); secrets are
+    /// redacted before it is written anywhere.
+    pub raw: Option<Box<str>>,
 }
 
 impl Event {

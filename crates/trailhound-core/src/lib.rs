@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod config;
 pub mod decode;
 pub mod detect;
+pub mod enrich;
 pub mod eval;
 pub mod event;
 pub mod finding;

@@ -206,6 +206,7 @@ mod tests {
                 source_identity: None,
             },
             detail: Detail::None,
+            raw: None,
         }
     }
 

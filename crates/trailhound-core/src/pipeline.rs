@@ -1,15 +1,17 @@
 //! The pipeline: the only place stages are wired together.
 //!
 //! `input` → `decode` (may run in parallel per file; events come back in input order) → `order`
-//! (reorder window, de-dup) → `track` (learn, judge) → `detect` → findings. The [`Engine`] is a
+//! (reorder window, de-dup) → `track` (learn, judge) → `enrich` (optional: every event, enriched,
+//! to a writer) → `detect` → findings. The [`Engine`] is a
 //! plain struct with `&mut self` methods: threads, progress bars and files are the caller's.
-use std::io::BufRead;
+use std::io::{self, BufRead, Write};
 use std::sync::Arc;
 
 use crate::address::AddressBook;
 use crate::config::Settings;
 use crate::decode::{self, Sink, Skip};
 use crate::detect::Detectors;
+use crate::enrich::Enricher;
 use crate::event::Event;
 use crate::finding::{self, Finding};
 use crate::order::Reorder;
@@ -26,6 +28,42 @@ pub struct Engine {
     detectors: Detectors,
     summary: Summary,
     on_skip: Box<dyn FnMut(&Skip) + Send>,
+    enrich: Option<EnrichOut>,
+}
+
+/// The enrich stage and where its output goes; the first write error stops the output (reported
+/// by [`Engine::finish_enrich`]).
+struct EnrichOut {
+    enricher: Enricher,
+    out: Box<dyn Write + Send>,
+    error: Option<io::Error>,
+    written: u64,
+}
+
+impl EnrichOut {
+    fn write(&mut self, ev: &Event, tracker: &Tracker, book: &AddressBook) {
+        if self.error.is_none() {
+            match self.enricher.write(&mut self.out, ev, tracker, book) {
+                Ok(()) => self.written += 1,
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+}
+
+/// One event through track → enrich → detect.
+fn process(
+    ev: Event,
+    tracker: &mut Tracker,
+    detectors: &mut Detectors,
+    book: &AddressBook,
+    enrich: &mut Option<EnrichOut>,
+) {
+    let obs = tracker.observe(&ev, book);
+    if let Some(e) = enrich {
+        e.write(&ev, tracker, book);
+    }
+    detectors.on_event(&ev, obs.as_ref(), tracker, book);
 }
 
 impl Engine {
@@ -39,7 +77,19 @@ impl Engine {
             summary: Summary::default(),
             settings,
             on_skip,
+            enrich: None,
         }
+    }
+
+    /// Also writes every event, enriched, to `out` (events then carry their record text).
+    pub fn with_enrich(mut self, enricher: Enricher, out: Box<dyn Write + Send>) -> Self {
+        self.enrich = Some(EnrichOut {
+            enricher,
+            out,
+            error: None,
+            written: 0,
+        });
+        self
     }
 
     /// Decodes one opened input into the engine (sequential path).
@@ -65,12 +115,20 @@ impl Engine {
             tracker,
             detectors,
             book,
+            enrich,
             ..
         } = &mut self;
-        reorder.finish(&mut |ev| {
-            let obs = tracker.observe(&ev, book);
-            detectors.on_event(&ev, obs.as_ref(), tracker, book);
-        });
+        reorder.finish(&mut |ev| process(ev, tracker, detectors, book, enrich));
+        if let Some(e) = &mut self.enrich {
+            if e.error.is_none() {
+                e.error = e.out.flush().err();
+            }
+            self.summary.enriched = Some(e.written);
+            self.summary.unknown_actions = Some(e.enricher.unknown_actions());
+            if let Some(err) = e.error.take() {
+                self.summary.enrich_error = Some(err.to_string());
+            }
+        }
         let order = self.reorder.stats();
         let track = self.tracker.stats();
         let mut findings = self.detectors.finish();
@@ -98,12 +156,16 @@ impl Sink for Engine {
             tracker,
             detectors,
             book,
+            enrich,
             ..
         } = self;
         reorder.push(event, &mut |ev| {
-            let obs = tracker.observe(&ev, book);
-            detectors.on_event(&ev, obs.as_ref(), tracker, book);
+            process(ev, tracker, detectors, book, enrich)
         });
+    }
+
+    fn wants_raw(&self) -> bool {
+        self.enrich.is_some()
     }
 
     fn skip(&mut self, skip: Skip) {

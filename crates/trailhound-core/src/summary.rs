@@ -37,6 +37,15 @@ pub struct Summary {
     pub findings_by_severity: BTreeMap<&'static str, u64>,
     /// Findings dropped by configured suppressions.
     pub suppressed: u64,
+    /// `enrich`: events written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enriched: Option<u64>,
+    /// `enrich`: events whose action has no access level and no documented reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_actions: Option<u64>,
+    /// `enrich`: the output failed (e.g. a closed pipe) and stopped here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrich_error: Option<String>,
 }
 
 impl Summary {
@@ -109,6 +118,12 @@ impl fmt::Display for Summary {
         )?;
         for (k, v) in &self.findings {
             write!(f, "\n  {k}: {v}")?;
+        }
+        if let (Some(n), Some(u)) = (self.enriched, self.unknown_actions) {
+            write!(
+                f,
+                "\nenriched:        {n} events ({u} with an action of unknown access level)"
+            )?;
         }
         if self.suppressed > 0 {
             write!(f, "\n  suppressed by configuration: {}", self.suppressed)?;

@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod enrich;
 pub mod eval;
 pub mod scan;
 pub mod simulate;

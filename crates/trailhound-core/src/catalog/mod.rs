@@ -51,7 +51,7 @@ impl AccessLevel {
 }
 
 /// A MITRE ATT&CK technique (ATT&CK v19 ids; `data/catalog-mitre.tsv`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Technique {
     /// Technique id, e.g. `"T1552.005"`.
     pub id: &'static str,

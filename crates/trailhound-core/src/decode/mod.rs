@@ -110,6 +110,10 @@ pub trait Sink {
     fn event(&mut self, event: Event);
     /// One skipped file, record or line.
     fn skip(&mut self, skip: Skip);
+    /// True when events should carry their original record text ([`Event::raw`], for `enrich`).
+    fn wants_raw(&self) -> bool {
+        false
+    }
 }
 
 impl Sink for Vec<Result<Event, Skip>> {
@@ -230,7 +234,9 @@ impl Decoder<'_> {
         }
         match serde_json::from_slice::<RawEvent>(bytes) {
             Ok(raw) => match raw.into_shape() {
-                Ok(Shape::Event(event)) => self.sink.event(*event),
+                Ok(Shape::Event(event)) => {
+                    self.emit(*event, std::str::from_utf8(bytes).unwrap_or_default())
+                }
                 Ok(Shape::Records) => return self.records_document(bytes),
                 Ok(Shape::Digest) => {
                     self.skip(
@@ -288,7 +294,7 @@ impl Decoder<'_> {
         let pos = Position::Record(n);
         match serde_json::from_str::<RawEvent>(raw.get()) {
             Ok(r) => match r.into_shape() {
-                Ok(Shape::Event(event)) => self.sink.event(*event),
+                Ok(Shape::Event(event)) => self.emit(*event, raw.get()),
                 Ok(Shape::Envelope(detail)) => self.envelope(detail, pos),
                 Ok(Shape::Records | Shape::Digest) => self.skip(
                     pos,
@@ -312,7 +318,7 @@ impl Decoder<'_> {
             .map_err(|e| e.to_string())
             .and_then(RawEvent::into_shape)
         {
-            Ok(Shape::Event(event)) => self.sink.event(*event),
+            Ok(Shape::Event(event)) => self.emit(*event, detail.get()),
             Ok(_) => self.skip(
                 pos,
                 SkipReason::BadRecord,
@@ -320,6 +326,14 @@ impl Decoder<'_> {
             ),
             Err(msg) => self.skip(pos, SkipReason::BadRecord, format!("in `detail`: {msg}")),
         }
+    }
+
+    /// Hands an event to the sink, with its original text when the sink wants it.
+    fn emit(&mut self, mut event: Event, raw: &str) {
+        if self.sink.wants_raw() {
+            event.raw = Some(raw.into());
+        }
+        self.sink.event(event);
     }
 
     fn read_error(&mut self, e: &io::Error, lines: u64) {

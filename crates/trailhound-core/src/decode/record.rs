@@ -216,6 +216,7 @@ impl<'a> RawEvent<'a> {
             vpc_endpoint_account_id: compact(self.vpc_endpoint_account_id),
             identity,
             detail,
+            raw: None,
         })
     }
 }

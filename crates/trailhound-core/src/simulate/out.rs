@@ -50,6 +50,8 @@ pub(crate) struct Out {
     accounts: Vec<String>,
     regions: Vec<&'static str>,
     windows: BTreeMap<i64, Vec<Bucket>>,
+    /// Emptied windows kept for reuse (their buffers keep their capacity).
+    spare: Vec<Vec<Bucket>>,
     buf: String,
     late_p: f64,
     dup_p: f64,
@@ -76,6 +78,7 @@ impl Out {
             accounts,
             regions,
             windows: BTreeMap::new(),
+            spare: vec![],
             buf: String::with_capacity(8192),
             late_p: 0.03,
             dup_p: 0.0003,
@@ -87,10 +90,12 @@ impl Out {
 
     fn slot(&mut self, window: i64, dest: usize) -> &mut Bucket {
         let n = self.accounts.len() * self.regions.len();
-        let w = self
-            .windows
-            .entry(window)
-            .or_insert_with(|| (0..n).map(|_| Bucket::default()).collect());
+        let spare = &mut self.spare;
+        let w = self.windows.entry(window).or_insert_with(|| {
+            spare
+                .pop()
+                .unwrap_or_else(|| (0..n).map(|_| Bucket::default()).collect())
+        });
         &mut w[dest]
     }
 
@@ -102,9 +107,6 @@ impl Out {
         region: usize,
         label: Option<&Label<'_>>,
     ) {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        rec.write(&mut buf);
         let dest = acct * self.regions.len() + region;
         let own = rec.time.div_euclid(WINDOW) * WINDOW;
         let late = self.rng.chance(self.late_p);
@@ -117,23 +119,27 @@ impl Out {
         let dup_window = own + WINDOW * self.rng.range(0, MAX_LATE);
         self.stats.events += 1;
         self.stats.late += u64::from(late);
-        self.push(window, dest, &buf, rec.time);
+        self.stats.records += 1;
+        // Rendered straight into its file's buffer (no intermediate copy).
+        let b = self.slot(window, dest);
+        let from = b.text.len();
+        rec.write(&mut b.text);
+        b.ends.push((b.text.len() as u32, rec.time));
         if dup {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            buf.push_str(&self.slot(window, dest).text[from..]);
             self.stats.duplicates += 1;
-            self.push(dup_window, dest, &buf, rec.time);
+            self.stats.records += 1;
+            let d = self.slot(dup_window, dest);
+            d.text.push_str(&buf);
+            d.ends.push((d.text.len() as u32, rec.time));
+            self.buf = buf;
         }
         if let Some(l) = label {
             self.stats.malicious += 1;
             self.truth.record(rec, l, &self.accounts[acct]);
         }
-        self.buf = buf;
-    }
-
-    fn push(&mut self, window: i64, dest: usize, text: &str, time: i64) {
-        let b = self.slot(window, dest);
-        b.text.push_str(text);
-        b.ends.push((b.text.len() as u32, time));
-        self.stats.records += 1;
     }
 
     /// Writes every window that can no longer receive events (those ending at or before `now`).
@@ -153,9 +159,19 @@ impl Out {
         Ok(())
     }
 
-    fn flush(&mut self, stamp: i64, buckets: Vec<Bucket>) -> io::Result<()> {
+    fn flush(&mut self, stamp: i64, mut buckets: Vec<Bucket>) -> io::Result<()> {
+        let result = self.flush_buckets(stamp, &buckets);
+        for b in buckets.iter_mut() {
+            b.text.clear();
+            b.ends.clear();
+        }
+        self.spare.push(buckets);
+        result
+    }
+
+    fn flush_buckets(&mut self, stamp: i64, buckets: &[Bucket]) -> io::Result<()> {
         let nreg = self.regions.len();
-        for (dest, b) in buckets.into_iter().enumerate() {
+        for (dest, b) in buckets.iter().enumerate() {
             if b.ends.is_empty() {
                 continue;
             }

@@ -376,11 +376,18 @@ fn write_session(o: &mut String, s: &RoleSession<'_>) {
 }
 
 /// Appends `","key":"value` — the caller is inside a string value and stays inside the new one.
+///
+/// Values are the simulator's own (ids, ARNs, addresses, catalogued user agents and messages) and never
+/// need escaping; free text that might (policy documents) is escaped where the raw JSON is built.
 fn kv(o: &mut String, key: &str, value: &str) {
+    debug_assert!(
+        !value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20),
+        "{value}"
+    );
     o.push_str("\",\"");
     o.push_str(key);
     o.push_str("\":\"");
-    escape_into(o, value);
+    o.push_str(value);
 }
 
 /// Appends `value` with JSON string escaping (fast path when nothing needs escaping).

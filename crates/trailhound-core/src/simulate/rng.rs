@@ -102,17 +102,14 @@ impl Rng {
 
     /// A version-4 UUID.
     pub(crate) fn uuid(&mut self) -> Uuid {
-        let a = self.u64();
-        let b = self.u64();
+        let mut bits = (u128::from(self.u64()) << 64) | u128::from(self.u64());
         let mut out = [b'-'; 36];
-        let mut nibbles = (0..16)
-            .map(|i| (a >> (60 - 4 * i)) & 15)
-            .chain((0..16).map(|i| (b >> (60 - 4 * i)) & 15));
         for (pos, slot) in out.iter_mut().enumerate() {
             if matches!(pos, 8 | 13 | 18 | 23) {
                 continue;
             }
-            let n = nibbles.next().unwrap_or(0) as usize;
+            let n = (bits & 15) as usize;
+            bits >>= 4;
             *slot = match pos {
                 14 => b'4',
                 19 => HEX[8 | (n & 3)],

@@ -1,0 +1,283 @@
+//! Driving the engine: the input options `scan` and `enrich` share, turning them into validated
+//! settings, and feeding every input to the engine — small files decoded in parallel batches, large
+//! files and stdin streamed — in input order, so results never depend on the thread count.
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use trailhound_core::config::{Config, Settings};
+use trailhound_core::decode::{self, Position, Sink, Skip, SkipReason};
+use trailhound_core::event::Event;
+use trailhound_core::input::{self, Input, Origin};
+use trailhound_core::pipeline::Engine;
+use trailhound_core::ranges::Ranges;
+use trailhound_core::time::parse_duration;
+
+/// Input and engine options shared by `scan` and `enrich`.
+#[derive(clap::Args, Debug)]
+pub struct InputArgs {
+    /// CloudTrail files (.json, .json.gz, NDJSON, arrays), directories (walked recursively), or `-` for stdin.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Configuration file (TOML): organisation, trusted ranges, inventory, TTL, window, suppressions.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Only write calls raise exfiltration findings (Prisma Cloud's behaviour; default: every call, as GuardDuty).
+    #[arg(long)]
+    pub write_only: bool,
+    /// Reorder window, e.g. 15m (overrides the config).
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Idle time after which an instance's state is forgotten, e.g. 6h (overrides the config).
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// A newer AWS ip-ranges.json to use instead of the bundled one (overrides the config).
+    #[arg(long)]
+    pub aws_ip_ranges: Option<PathBuf>,
+    /// Also write the run summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// Exit 2 when anything in the input was skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// Decoding threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Files larger than this are streamed on the main thread instead of decoded in a parallel batch.
+const PARALLEL_MAX_BYTES: u64 = 64 << 20;
+/// Files decoded per parallel batch.
+const BATCH: usize = 64;
+/// Skip messages printed before they are only counted.
+const MAX_SKIP_MESSAGES: u64 = 100;
+
+/// Validated settings and ranges, and the thread pool configured.
+pub fn prepare(args: &InputArgs) -> Result<(Settings, Ranges)> {
+    let (settings, ranges_file) = settings(args)?;
+    let ranges = ranges(ranges_file.as_deref())?;
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot start the decoding threads")?;
+    }
+    Ok((settings, ranges))
+}
+
+/// A new engine that prints the first skips on stderr.
+pub fn engine(settings: Settings, ranges: Ranges) -> Engine {
+    let printed = Arc::new(AtomicU64::new(0));
+    let on_skip = Box::new(move |s: &Skip| {
+        let n = printed.fetch_add(1, Ordering::Relaxed);
+        if n < MAX_SKIP_MESSAGES {
+            eprintln!("trailhound: skipped {s}");
+        } else if n == MAX_SKIP_MESSAGES {
+            eprintln!("trailhound: more skips are only counted (see the summary)");
+        }
+    });
+    Engine::new(settings, ranges, on_skip)
+}
+
+/// Feeds every input named by `args` to `engine`, with a progress bar on a terminal.
+pub fn run(engine: &mut Engine, args: &InputArgs) {
+    let (inputs, walk_errors) = input::discover(&args.paths);
+    for (path, err) in walk_errors {
+        engine.skipped_input(Skip {
+            input: path.display().to_string().into(),
+            position: Position::File,
+            reason: SkipReason::IoError,
+            message: format!("cannot read: {err}"),
+        });
+    }
+    let progress = progress_bar(args, inputs.len() as u64);
+    feed(engine, &inputs, &progress);
+    progress.finish_and_clear();
+}
+
+/// Decoded items of one file, collected for the ordered hand-over (with record text if wanted).
+struct Collect {
+    items: Vec<Result<Event, Skip>>,
+    raw: bool,
+}
+
+impl Sink for Collect {
+    fn event(&mut self, event: Event) {
+        self.items.push(Ok(event));
+    }
+    fn skip(&mut self, skip: Skip) {
+        self.items.push(Err(skip));
+    }
+    fn wants_raw(&self) -> bool {
+        self.raw
+    }
+}
+
+/// Decodes inputs (small files in parallel batches) and feeds the engine in input order.
+fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
+    let mut i = 0;
+    while i < inputs.len() {
+        let input = &inputs[i];
+        if input.digest {
+            engine.skipped_input(digest_skip(input));
+            progress.inc(1);
+            i += 1;
+            continue;
+        }
+        if !is_small_file(input) {
+            stream(engine, input);
+            progress.inc(1);
+            i += 1;
+            continue;
+        }
+        let end = (i..inputs.len())
+            .take(BATCH)
+            .take_while(|&j| !inputs[j].digest && is_small_file(&inputs[j]))
+            .last()
+            .map_or(i + 1, |j| j + 1);
+        let raw = engine.wants_raw();
+        let decoded: Vec<Vec<Result<Event, Skip>>> = inputs[i..end]
+            .par_iter()
+            .map(|input| decode_whole(input, raw))
+            .collect();
+        for items in decoded {
+            engine.count_file();
+            for item in items {
+                match item {
+                    Ok(ev) => engine.event(ev),
+                    Err(skip) => engine.skip(skip),
+                }
+            }
+            progress.inc(1);
+        }
+        i = end;
+    }
+}
+
+fn is_small_file(input: &Input) -> bool {
+    match &input.origin {
+        Origin::File(p) => std::fs::metadata(p).is_ok_and(|m| m.len() <= PARALLEL_MAX_BYTES),
+        Origin::Stdin => false,
+    }
+}
+
+fn decode_whole(input: &Input, raw: bool) -> Vec<Result<Event, Skip>> {
+    let name: Arc<str> = input.origin.name().into();
+    let mut out = Collect {
+        items: Vec::new(),
+        raw,
+    };
+    match input::open(&input.origin) {
+        Ok((mut reader, gzip)) => decode::decode(&name, &mut reader, gzip, &mut out),
+        Err(e) => out.items.push(Err(open_error(name, &e))),
+    }
+    out.items
+}
+
+fn stream(engine: &mut Engine, input: &Input) {
+    let name: Arc<str> = input.origin.name().into();
+    match input::open(&input.origin) {
+        Ok((mut reader, gzip)) => engine.read(&name, &mut reader, gzip),
+        Err(e) => engine.skipped_input(open_error(name, &e)),
+    }
+}
+
+fn open_error(input: Arc<str>, e: &io::Error) -> Skip {
+    Skip {
+        input,
+        position: Position::File,
+        reason: SkipReason::IoError,
+        message: format!("cannot open: {e}"),
+    }
+}
+
+fn digest_skip(input: &Input) -> Skip {
+    Skip {
+        input: input.origin.name().into(),
+        position: Position::File,
+        reason: SkipReason::DigestFile,
+        message: "CloudTrail digest file (integrity data, no events)".into(),
+    }
+}
+
+fn progress_bar(args: &InputArgs, files: u64) -> ProgressBar {
+    if args.no_progress || !io::stderr().is_terminal() || files < 2 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(files);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} files ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Config file, then command-line overrides, validated; and the ip-ranges file to load, if any.
+fn settings(args: &InputArgs) -> Result<(Settings, Option<PathBuf>)> {
+    let (config, dir) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the config file {}", path.display()))?;
+            let config = Config::parse(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?;
+            (
+                config,
+                path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            )
+        }
+        None => (Config::default(), PathBuf::new()),
+    };
+    let inventory = match &config.instances.inventory {
+        Some(p) => {
+            let p = dir.join(p);
+            Some(std::fs::read_to_string(&p).with_context(|| {
+                format!(
+                    "cannot read the inventory {} named in the config",
+                    p.display()
+                )
+            })?)
+        }
+        None => None,
+    };
+    let mut settings =
+        config
+            .settings(inventory.as_deref())
+            .with_context(|| match &args.config {
+                Some(p) => format!("invalid config file {}", p.display()),
+                None => "invalid settings".to_owned(),
+            })?;
+    settings.write_only |= args.write_only;
+    if let Some(w) = &args.window {
+        settings.window = parse_duration(w)
+            .filter(|&ms| ms >= 0)
+            .with_context(|| format!("--window {w:?}: expected a duration such as 15m"))?;
+    }
+    if let Some(t) = &args.ttl {
+        settings.ttl = parse_duration(t)
+            .filter(|&ms| ms > 0)
+            .with_context(|| format!("--ttl {t:?}: expected a duration such as 6h"))?;
+    }
+    let ranges_file = args
+        .aws_ip_ranges
+        .clone()
+        .or_else(|| config.ranges.aws_ip_ranges.as_ref().map(|p| dir.join(p)));
+    Ok((settings, ranges_file))
+}
+
+/// The bundled ranges, or the bundled ones with AWS's replaced by a newer ip-ranges.json.
+fn ranges(aws_file: Option<&Path>) -> Result<Ranges> {
+    let Some(path) = aws_file else {
+        return Ok(Ranges::builtin());
+    };
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the AWS ip-ranges file {}", path.display()))?;
+    Ranges::with_aws_json(&bytes).with_context(|| format!("{} is not a usable AWS ip-ranges.json (download a fresh one from https://ip-ranges.amazonaws.com/ip-ranges.json)", path.display()))
+}

@@ -1,0 +1,292 @@
+//! Enrich (Det{R}ails, SPEC §3): for every event, what the action is (access level, MITRE ATT&CK,
+//! risk categories), who is really behind the session (its origin) and where the call came from
+//! (source-address context). One place per lookup: the catalogue (`catalog`), the tracker (`track`)
+//! and the address book (`address`).
+//!
+//! Output: the original record, unchanged except for redacted secrets, with an `enrichment` object
+//! appended — as NDJSON or Elasticsearch/OpenSearch bulk lines. Hot path: the catalogue lookup is a
+//! hash probe, the source context is cached per address, and the record is written by splicing text
+//! (no re-serialisation of the original).
+mod redact;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use compact_str::CompactString;
+use serde::Serialize;
+
+pub use redact::{redact, SECRET_KEYS};
+
+use crate::address::{self, AddressBook, IpContext, Source};
+use crate::catalog::{Catalog, Technique};
+use crate::event::{Event, IdentityType};
+use crate::track::Tracker;
+use crate::useragent::UserAgent;
+
+/// Output forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One enriched event per line.
+    Ndjson,
+    /// Elasticsearch/OpenSearch `_bulk` body: an `index` action line (with `_id` = eventID) per event.
+    EsBulk,
+}
+
+/// The `enrichment` object.
+#[derive(Debug, Serialize)]
+pub struct Enrichment<'a> {
+    /// `service:EventName`.
+    pub action: String,
+    /// IAM access level, or `Unknown`.
+    pub access_level: &'static str,
+    /// Why the access level is unknown, when it is on purpose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_level_note: Option<&'static str>,
+    /// MITRE ATT&CK techniques of the action.
+    pub mitre: &'a [Technique],
+    /// Risk categories.
+    pub risks: Vec<&'static str>,
+    /// Attacker follow-up family (Persistence / PrivilegeEscalation / DefenseEvasion), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<&'static str>,
+    /// The session's origin.
+    pub origin: Origin,
+    /// Source-address context.
+    pub source: SourceInfo,
+    /// The parsed user agent.
+    pub user_agent: AgentInfo,
+}
+
+/// Who is behind a call.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Origin {
+    /// `ec2_instance`, `iam_user`, `root`, `aws_service`, `role_session`, `federation`, `unknown`.
+    pub kind: &'static str,
+    /// The instance, for EC2 instance credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The principal ARN the origin is known by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The role behind an assumed-role session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The AWS service invoking on the principal's behalf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
+    /// IMDS delivery for instance credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_delivery: Option<&'static str>,
+}
+
+/// Where the call came from.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// `ip`, `aws_service`, `aws_internal`, `other`.
+    pub kind: &'static str,
+    /// The AWS service name for service calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Range, provider and trusted-label context for addresses.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpContext>,
+    /// `own` / `member` / `foreign`, when the call came through a VPC endpoint of a known account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint: Option<&'static str>,
+    /// The organisation account CloudTrail shows owning the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_account: Option<String>,
+}
+
+/// The parsed user agent.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct AgentInfo {
+    /// Family, e.g. `boto3`.
+    pub family: &'static str,
+    /// Major version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub major: Option<u16>,
+    /// Attack tool or pentest distribution named in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack_tool: Option<&'static str>,
+}
+
+/// Source contexts cached per address (bounded; cleared when full).
+const CACHE: usize = 100_000;
+
+/// The enrich stage.
+pub struct Enricher {
+    catalog: Catalog,
+    format: Format,
+    index: String,
+    cache: HashMap<IpAddr, IpContext>,
+    unknown_actions: u64,
+}
+
+impl Enricher {
+    /// An enricher writing `format`; `index` names the Elasticsearch index for `es-bulk`.
+    pub fn new(format: Format, index: &str) -> Self {
+        Enricher {
+            catalog: Catalog::builtin(),
+            format,
+            index: index.to_owned(),
+            cache: HashMap::new(),
+            unknown_actions: 0,
+        }
+    }
+
+    /// Events whose action had no access level and no documented reason.
+    pub fn unknown_actions(&self) -> u64 {
+        self.unknown_actions
+    }
+
+    /// The enrichment of one event (after the tracker has seen it).
+    pub fn enrichment(
+        &mut self,
+        ev: &Event,
+        tracker: &Tracker,
+        book: &AddressBook,
+    ) -> Enrichment<'_> {
+        let facts = self.catalog.lookup(&ev.event_source, &ev.event_name);
+        if facts.access.is_none() && facts.known_unknown.is_none() {
+            self.unknown_actions += 1;
+        }
+        let ua = UserAgent::parse(&ev.user_agent);
+        let source = source_info(ev, tracker, book, &mut self.cache);
+        Enrichment {
+            action: ev.action(),
+            access_level: facts.access.map_or("Unknown", |a| a.as_str()),
+            access_level_note: facts.known_unknown,
+            mitre: facts.techniques,
+            risks: facts.risks.iter().collect(),
+            follow_up: facts.follow_up.map(|(f, _)| f.as_str()),
+            origin: origin(ev, tracker),
+            source,
+            user_agent: AgentInfo {
+                family: ua.family_name(),
+                major: ua.major,
+                attack_tool: ua.attack_tool,
+            },
+        }
+    }
+
+    /// Writes one enriched event (its record text must be in `ev.raw`).
+    pub fn write(
+        &mut self,
+        out: &mut dyn Write,
+        ev: &Event,
+        tracker: &Tracker,
+        book: &AddressBook,
+    ) -> io::Result<()> {
+        if self.format == Format::EsBulk {
+            let action =
+                serde_json::json!({"index": {"_index": self.index, "_id": ev.event_id.as_str()}});
+            serde_json::to_writer(&mut *out, &action)?;
+            out.write_all(b"\n")?;
+        }
+        let raw = ev.raw.as_deref().unwrap_or("{}");
+        let text = redact(raw);
+        let body = text.trim_end();
+        let Some(open) = body.strip_suffix('}') else {
+            return Err(io::Error::other("record text is not a JSON object"));
+        };
+        out.write_all(open.as_bytes())?;
+        let empty = open.trim_end().ends_with('{');
+        out.write_all(if empty {
+            b"\"enrichment\":"
+        } else {
+            b",\"enrichment\":"
+        })?;
+        let enrichment = self.enrichment(ev, tracker, book);
+        serde_json::to_writer(&mut *out, &enrichment)?;
+        out.write_all(b"}\n")
+    }
+}
+
+/// The session's origin, as far as the tracker knows it.
+pub fn origin(ev: &Event, tracker: &Tracker) -> Origin {
+    let id = &ev.identity;
+    let mut o = Origin {
+        kind: "unknown",
+        instance_id: None,
+        principal: id.arn.as_deref().map(str::to_owned),
+        role_arn: id.issuer_arn.as_deref().map(str::to_owned),
+        invoked_by: id.invoked_by.as_deref().map(str::to_owned),
+        credential_delivery: None,
+    };
+    o.kind = match id.kind {
+        IdentityType::IamUser => "iam_user",
+        IdentityType::Root => "root",
+        IdentityType::AwsService => "aws_service",
+        IdentityType::SamlUser | IdentityType::WebIdentityUser | IdentityType::FederatedUser => {
+            "federation"
+        }
+        IdentityType::AssumedRole => {
+            let key = id
+                .access_key_id
+                .as_deref()
+                .and_then(|k| tracker.key(k, ev.time));
+            match key {
+                Some(k) => {
+                    o.instance_id = Some(k.instance.to_string());
+                    o.credential_delivery = k.delivery.or(id.delivery).map(|d| d.as_str());
+                    "ec2_instance"
+                }
+                None if id.delivery.is_some() => {
+                    o.instance_id = id
+                        .arn
+                        .as_deref()
+                        .and_then(crate::event::assumed_role_session)
+                        .map(str::to_owned);
+                    o.credential_delivery = id.delivery.map(|d| d.as_str());
+                    "ec2_instance"
+                }
+                None => "role_session",
+            }
+        }
+        _ => "unknown",
+    };
+    o
+}
+
+fn source_info(
+    ev: &Event,
+    tracker: &Tracker,
+    book: &AddressBook,
+    cache: &mut HashMap<IpAddr, IpContext>,
+) -> SourceInfo {
+    let mut info = SourceInfo {
+        kind: "other",
+        service: None,
+        ip: None,
+        vpc_endpoint: None,
+        org_account: None,
+    };
+    match address::source(&ev.source_ip) {
+        Source::Service(s) => {
+            info.kind = "aws_service";
+            info.service = Some(s.to_owned());
+        }
+        Source::AwsInternal => info.kind = "aws_internal",
+        Source::Other(_) => {}
+        Source::Ip(ip) => {
+            info.kind = "ip";
+            if cache.len() >= CACHE {
+                cache.clear();
+            }
+            info.ip = Some(cache.entry(ip).or_insert_with(|| book.context(ip)).clone());
+            info.org_account = tracker.owner(ip, ev.time).map(|o| o.account.to_string());
+        }
+    }
+    if ev.vpc_endpoint_id.is_some() {
+        let mine: Option<&CompactString> = ev.identity.account_id.as_ref();
+        info.vpc_endpoint = Some(match ev.vpc_endpoint_account_id.as_ref() {
+            None => "own",
+            Some(a) if Some(a) == mine => "own",
+            Some(a) if tracker.is_member(a) => "member",
+            Some(_) => "foreign",
+        });
+    }
+    info
+}
