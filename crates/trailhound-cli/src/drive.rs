@@ -10,10 +10,9 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use trailhound_core::config::{Config, Settings};
-use trailhound_core::decode::{self, Position, Sink, Skip, SkipReason};
-use trailhound_core::event::Event;
+use trailhound_core::decode::{Position, Sink, Skip, SkipReason};
 use trailhound_core::input::{self, Input, Origin};
-use trailhound_core::pipeline::Engine;
+use trailhound_core::pipeline::{Decoded, Engine};
 use trailhound_core::ranges::Ranges;
 use trailhound_core::time::parse_duration;
 
@@ -102,24 +101,6 @@ pub fn run(engine: &mut Engine, args: &InputArgs) {
     progress.finish_and_clear();
 }
 
-/// Decoded items of one file, collected for the ordered hand-over (with record text if wanted).
-struct Collect {
-    items: Vec<Result<Event, Skip>>,
-    raw: bool,
-}
-
-impl Sink for Collect {
-    fn event(&mut self, event: Event) {
-        self.items.push(Ok(event));
-    }
-    fn skip(&mut self, skip: Skip) {
-        self.items.push(Err(skip));
-    }
-    fn wants_raw(&self) -> bool {
-        self.raw
-    }
-}
-
 /// Decodes inputs (small files in parallel batches) and feeds the engine in input order.
 fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
     let mut i = 0;
@@ -143,18 +124,12 @@ fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
             .last()
             .map_or(i + 1, |j| j + 1);
         let raw = engine.wants_raw();
-        let decoded: Vec<Vec<Result<Event, Skip>>> = inputs[i..end]
+        let decoded: Vec<Decoded> = inputs[i..end]
             .par_iter()
             .map(|input| decode_whole(input, raw))
             .collect();
-        for items in decoded {
-            engine.count_file();
-            for item in items {
-                match item {
-                    Ok(ev) => engine.event(ev),
-                    Err(skip) => engine.skip(skip),
-                }
-            }
+        for d in decoded {
+            engine.feed(d);
             progress.inc(1);
         }
         i = end;
@@ -168,17 +143,15 @@ fn is_small_file(input: &Input) -> bool {
     }
 }
 
-fn decode_whole(input: &Input, raw: bool) -> Vec<Result<Event, Skip>> {
+fn decode_whole(input: &Input, raw: bool) -> Decoded {
     let name: Arc<str> = input.origin.name().into();
-    let mut out = Collect {
-        items: Vec::new(),
-        raw,
-    };
     match input::open(&input.origin) {
-        Ok((mut reader, gzip)) => decode::decode(&name, &mut reader, gzip, &mut out),
-        Err(e) => out.items.push(Err(open_error(name, &e))),
+        Ok((mut reader, gzip)) => Decoded::decode(&name, &mut reader, gzip, raw),
+        Err(e) => Decoded {
+            items: vec![Err(open_error(name, &e))],
+            raw,
+        },
     }
-    out.items
 }
 
 fn stream(engine: &mut Engine, input: &Input) {

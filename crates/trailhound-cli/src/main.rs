@@ -23,6 +23,8 @@ enum Command {
     Scan(cmd::scan::Args),
     /// Write every event with its enrichment (access level, MITRE, risks, origin, source context).
     Enrich(cmd::enrich::Args),
+    /// Benchmark the pipeline against the decode floor on a directory of CloudTrail files.
+    Bench(cmd::bench::Args),
     /// Write a synthetic organisation's CloudTrail with labelled attacks, and its ground truth.
     Simulate(cmd::simulate::Args),
     /// Score findings against a simulation's ground truth.
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
         Command::Enrich(args) => cmd::enrich::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Eval(args) => cmd::eval::run(args),

@@ -82,7 +82,8 @@ pub fn scan(paths: &[PathBuf], extra: &[String]) -> Scan {
     }
 }
 
-fn unique() -> u64 {
+/// A number unique within this test process (for temp names).
+pub fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)

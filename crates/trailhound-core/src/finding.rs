@@ -144,6 +144,9 @@ pub struct Finding {
     pub expected_addresses: Vec<ExpectedAddress>,
     /// What to do.
     pub remediation: Remediation,
+    /// Enrichment of the evidence actions (access level, MITRE, risks), filled in by the pipeline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence_enrichment: Vec<crate::enrich::ActionFacts>,
 }
 
 /// Source-address context of a finding: ranges, configuration, and what CloudTrail showed.

@@ -19,6 +19,40 @@ use crate::ranges::Ranges;
 use crate::summary::Summary;
 use crate::track::Tracker;
 
+/// What decoding one input produced, held so that inputs decoded in parallel can be handed to the
+/// engine in input order ([`Engine::feed`]).
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Events and skips, in the input's order.
+    pub items: Vec<Result<Event, Skip>>,
+    /// Keep each event's record text (for `enrich`).
+    pub raw: bool,
+}
+
+impl Decoded {
+    /// Decodes one opened input.
+    pub fn decode(name: &Arc<str>, reader: &mut dyn BufRead, gzip: bool, raw: bool) -> Decoded {
+        let mut out = Decoded {
+            items: Vec::new(),
+            raw,
+        };
+        decode::decode(name, reader, gzip, &mut out);
+        out
+    }
+}
+
+impl Sink for Decoded {
+    fn event(&mut self, event: Event) {
+        self.items.push(Ok(event));
+    }
+    fn skip(&mut self, skip: Skip) {
+        self.items.push(Err(skip));
+    }
+    fn wants_raw(&self) -> bool {
+        self.raw
+    }
+}
+
 /// Everything after decoding, fed one event at a time.
 pub struct Engine {
     settings: Settings,
@@ -103,9 +137,15 @@ impl Engine {
         Sink::skip(self, skip);
     }
 
-    /// Counts an input decoded elsewhere (parallel path) before its events are pushed.
-    pub fn count_file(&mut self) {
+    /// Takes one input decoded elsewhere (the parallel path), in input order.
+    pub fn feed(&mut self, decoded: Decoded) {
         self.summary.files_read += 1;
+        for item in decoded.items {
+            match item {
+                Ok(ev) => self.event(ev),
+                Err(skip) => self.skip(skip),
+            }
+        }
     }
 
     /// Ends the run: flushes the window and returns the findings in output order, and the summary.
@@ -134,6 +174,10 @@ impl Engine {
         let mut findings = self.detectors.finish();
         let before = findings.len();
         findings.retain(|f| !suppressed(f, &self.settings));
+        let catalog = crate::catalog::Catalog::builtin();
+        for f in &mut findings {
+            f.evidence_enrichment = crate::enrich::action_facts(&catalog, &f.actions);
+        }
         finding::sort(&mut findings);
         let mut summary = self.summary;
         summary.suppressed = (before - findings.len()) as u64;

@@ -228,6 +228,7 @@ fn draft(
             commands: Vec::new(),
             revoke_policy: None,
         },
+        evidence_enrichment: Vec::new(),
     };
     Draft {
         finding,

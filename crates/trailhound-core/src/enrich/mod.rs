@@ -37,7 +37,7 @@ pub enum Format {
 #[derive(Debug, Serialize)]
 pub struct Enrichment<'a> {
     /// `service:EventName`.
-    pub action: String,
+    pub action: Action<'a>,
     /// IAM access level, or `Unknown`.
     pub access_level: &'static str,
     /// Why the access level is unknown, when it is on purpose.
@@ -51,30 +51,45 @@ pub struct Enrichment<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<&'static str>,
     /// The session's origin.
-    pub origin: Origin,
+    pub origin: Origin<'a>,
     /// Source-address context.
-    pub source: SourceInfo,
+    pub source: SourceInfo<'a>,
     /// The parsed user agent.
     pub user_agent: AgentInfo,
 }
 
+/// `service:EventName`, written without building a string.
+#[derive(Debug, Clone, Copy)]
+pub struct Action<'a>(pub &'a Event);
+
+impl Serialize for Action<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let service = e
+            .event_source
+            .strip_suffix(".amazonaws.com")
+            .unwrap_or(&e.event_source);
+        s.collect_str(&format_args!("{service}:{}", e.event_name))
+    }
+}
+
 /// Who is behind a call.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Origin {
+pub struct Origin<'a> {
     /// `ec2_instance`, `iam_user`, `root`, `aws_service`, `role_session`, `federation`, `unknown`.
     pub kind: &'static str,
     /// The instance, for EC2 instance credentials.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub instance_id: Option<String>,
+    pub instance_id: Option<&'a str>,
     /// The principal ARN the origin is known by.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub principal: Option<String>,
+    pub principal: Option<&'a str>,
     /// The role behind an assumed-role session.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
+    pub role_arn: Option<&'a str>,
     /// The AWS service invoking on the principal's behalf.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoked_by: Option<String>,
+    pub invoked_by: Option<&'a str>,
     /// IMDS delivery for instance credentials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_delivery: Option<&'static str>,
@@ -82,21 +97,21 @@ pub struct Origin {
 
 /// Where the call came from.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct SourceInfo {
+pub struct SourceInfo<'a> {
     /// `ip`, `aws_service`, `aws_internal`, `other`.
     pub kind: &'static str,
     /// The AWS service name for service calls.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
+    pub service: Option<&'a str>,
     /// Range, provider and trusted-label context for addresses.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<IpContext>,
+    pub ip: Option<&'a IpContext>,
     /// `own` / `member` / `foreign`, when the call came through a VPC endpoint of a known account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint: Option<&'static str>,
     /// The organisation account CloudTrail shows owning the address.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub org_account: Option<String>,
+    pub org_account: Option<&'a str>,
 }
 
 /// The parsed user agent.
@@ -110,6 +125,36 @@ pub struct AgentInfo {
     /// Attack tool or pentest distribution named in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack_tool: Option<&'static str>,
+}
+
+/// What the catalogue says about one evidence action of a finding.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ActionFacts {
+    /// `service:EventName`.
+    pub action: String,
+    /// IAM access level, or `Unknown`.
+    pub access_level: &'static str,
+    /// MITRE ATT&CK technique ids.
+    pub mitre: Vec<&'static str>,
+    /// Risk categories.
+    pub risks: Vec<&'static str>,
+}
+
+/// The enrichment of a finding's evidence actions (`service:EventName`), for `scan` output.
+pub fn action_facts(catalog: &Catalog, actions: &[String]) -> Vec<ActionFacts> {
+    actions
+        .iter()
+        .map(|a| {
+            let (service, name) = a.split_once(':').unwrap_or(("", a));
+            let facts = catalog.lookup(&format!("{service}.amazonaws.com"), name);
+            ActionFacts {
+                action: a.clone(),
+                access_level: facts.access.map_or("Unknown", |l| l.as_str()),
+                mitre: facts.techniques.iter().map(|t| t.id).collect(),
+                risks: facts.risks.iter().collect(),
+            }
+        })
+        .collect()
 }
 
 /// Source contexts cached per address (bounded; cleared when full).
@@ -142,27 +187,32 @@ impl Enricher {
     }
 
     /// The enrichment of one event (after the tracker has seen it).
-    pub fn enrichment(
-        &mut self,
-        ev: &Event,
-        tracker: &Tracker,
+    pub fn enrichment<'a>(
+        &'a mut self,
+        ev: &'a Event,
+        tracker: &'a Tracker,
         book: &AddressBook,
-    ) -> Enrichment<'_> {
-        let facts = self.catalog.lookup(&ev.event_source, &ev.event_name);
+    ) -> Enrichment<'a> {
+        let Enricher {
+            catalog,
+            cache,
+            unknown_actions,
+            ..
+        } = self;
+        let facts = catalog.lookup(&ev.event_source, &ev.event_name);
         if facts.access.is_none() && facts.known_unknown.is_none() {
-            self.unknown_actions += 1;
+            *unknown_actions += 1;
         }
         let ua = UserAgent::parse(&ev.user_agent);
-        let source = source_info(ev, tracker, book, &mut self.cache);
         Enrichment {
-            action: ev.action(),
+            action: Action(ev),
             access_level: facts.access.map_or("Unknown", |a| a.as_str()),
             access_level_note: facts.known_unknown,
             mitre: facts.techniques,
             risks: facts.risks.iter().collect(),
             follow_up: facts.follow_up.map(|(f, _)| f.as_str()),
             origin: origin(ev, tracker),
-            source,
+            source: source_info(ev, tracker, book, cache),
             user_agent: AgentInfo {
                 family: ua.family_name(),
                 major: ua.major,
@@ -205,14 +255,14 @@ impl Enricher {
 }
 
 /// The session's origin, as far as the tracker knows it.
-pub fn origin(ev: &Event, tracker: &Tracker) -> Origin {
+pub fn origin<'a>(ev: &'a Event, tracker: &'a Tracker) -> Origin<'a> {
     let id = &ev.identity;
     let mut o = Origin {
         kind: "unknown",
         instance_id: None,
-        principal: id.arn.as_deref().map(str::to_owned),
-        role_arn: id.issuer_arn.as_deref().map(str::to_owned),
-        invoked_by: id.invoked_by.as_deref().map(str::to_owned),
+        principal: id.arn.as_deref(),
+        role_arn: id.issuer_arn.as_deref(),
+        invoked_by: id.invoked_by.as_deref(),
         credential_delivery: None,
     };
     o.kind = match id.kind {
@@ -229,7 +279,7 @@ pub fn origin(ev: &Event, tracker: &Tracker) -> Origin {
                 .and_then(|k| tracker.key(k, ev.time));
             match key {
                 Some(k) => {
-                    o.instance_id = Some(k.instance.to_string());
+                    o.instance_id = Some(k.instance.as_str());
                     o.credential_delivery = k.delivery.or(id.delivery).map(|d| d.as_str());
                     "ec2_instance"
                 }
@@ -237,8 +287,7 @@ pub fn origin(ev: &Event, tracker: &Tracker) -> Origin {
                     o.instance_id = id
                         .arn
                         .as_deref()
-                        .and_then(crate::event::assumed_role_session)
-                        .map(str::to_owned);
+                        .and_then(crate::event::assumed_role_session);
                     o.credential_delivery = id.delivery.map(|d| d.as_str());
                     "ec2_instance"
                 }
@@ -250,12 +299,12 @@ pub fn origin(ev: &Event, tracker: &Tracker) -> Origin {
     o
 }
 
-fn source_info(
-    ev: &Event,
-    tracker: &Tracker,
+fn source_info<'a>(
+    ev: &'a Event,
+    tracker: &'a Tracker,
     book: &AddressBook,
-    cache: &mut HashMap<IpAddr, IpContext>,
-) -> SourceInfo {
+    cache: &'a mut HashMap<IpAddr, IpContext>,
+) -> SourceInfo<'a> {
     let mut info = SourceInfo {
         kind: "other",
         service: None,
@@ -266,17 +315,17 @@ fn source_info(
     match address::source(&ev.source_ip) {
         Source::Service(s) => {
             info.kind = "aws_service";
-            info.service = Some(s.to_owned());
+            info.service = Some(s);
         }
         Source::AwsInternal => info.kind = "aws_internal",
         Source::Other(_) => {}
         Source::Ip(ip) => {
             info.kind = "ip";
-            if cache.len() >= CACHE {
+            if cache.len() >= CACHE && !cache.contains_key(&ip) {
                 cache.clear();
             }
-            info.ip = Some(cache.entry(ip).or_insert_with(|| book.context(ip)).clone());
-            info.org_account = tracker.owner(ip, ev.time).map(|o| o.account.to_string());
+            info.ip = Some(&*cache.entry(ip).or_insert_with(|| book.context(ip)));
+            info.org_account = tracker.owner(ip, ev.time).map(|o| o.account.as_str());
         }
     }
     if ev.vpc_endpoint_id.is_some() {

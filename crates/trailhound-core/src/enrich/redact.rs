@@ -20,50 +20,52 @@ pub const SECRET_KEYS: &[&str] = &[
 
 /// The record text with every secret value replaced by `REDACTED`.
 pub fn redact(raw: &str) -> Cow<'_, str> {
-    let lower_hit = |needle: &str| {
-        raw.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-    };
-    if !SECRET_KEYS.iter().any(|k| lower_hit(k)) {
-        return Cow::Borrowed(raw);
-    }
+    // One pass over the JSON strings; nothing is copied unless a secret is found.
     let b = raw.as_bytes();
-    let mut out = String::with_capacity(raw.len());
+    let mut out: Option<String> = None;
     let mut copied = 0;
     let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'"' {
-            i += 1;
+    while let Some(q) = b[i..].iter().position(|&c| c == b'"') {
+        let start = i + q;
+        let end = string_end(b, start);
+        let key = &b[start + 1..end.saturating_sub(1).max(start + 1)];
+        i = end;
+        if !(8..=15).contains(&key.len()) || !is_secret_key(key) {
             continue;
         }
-        // A JSON string starts at i: find its end.
-        let end = string_end(b, i);
-        let key = &raw[i + 1..end.saturating_sub(1).max(i + 1)];
         let mut j = end;
         while j < b.len() && b[j].is_ascii_whitespace() {
             j += 1;
         }
-        let is_secret_key =
-            j < b.len() && b[j] == b':' && SECRET_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key));
-        if is_secret_key {
-            j += 1;
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            if j < b.len() && b[j] == b'"' {
-                let vend = string_end(b, j);
-                out.push_str(&raw[copied..j]);
-                out.push_str("\"REDACTED\"");
-                copied = vend;
-                i = vend;
-                continue;
-            }
+        if j >= b.len() || b[j] != b':' {
+            continue;
         }
-        i = end;
+        j += 1;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < b.len() && b[j] == b'"' {
+            let vend = string_end(b, j);
+            let o = out.get_or_insert_with(|| String::with_capacity(raw.len()));
+            o.push_str(&raw[copied..j]);
+            o.push_str("\"REDACTED\"");
+            copied = vend;
+            i = vend;
+        }
     }
-    out.push_str(&raw[copied..]);
-    Cow::Owned(out)
+    match out {
+        None => Cow::Borrowed(raw),
+        Some(mut o) => {
+            o.push_str(&raw[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
+fn is_secret_key(key: &[u8]) -> bool {
+    SECRET_KEYS
+        .iter()
+        .any(|k| k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key))
 }
 
 /// The index just past the closing quote of the JSON string opening at `start`.

@@ -204,6 +204,45 @@ mod tests {
         }
     }
 
+    /// Every drawn address is where the bundled ranges (`crate::ranges`) say it is: instance and NAT
+    /// addresses are EC2 addresses of their region, outside addresses are in no cloud, other clouds'
+    /// addresses are theirs.
+    #[test]
+    fn drawn_addresses_agree_with_the_bundled_ranges() {
+        use crate::ranges::{Provider, Ranges};
+        use std::net::IpAddr;
+        let ranges = Ranges::builtin();
+        let mut rng = Rng::new(3);
+        for (r, (region, _)) in EC2.iter().enumerate() {
+            for _ in 0..500 {
+                let ip = ec2(&mut rng, r);
+                let info = ranges.lookup(IpAddr::V4(ip));
+                assert!(
+                    info.as_ref()
+                        .is_some_and(|i| i.is_ec2() && i.region == Some(*region)),
+                    "{ip} in {region}: {info:?}"
+                );
+            }
+        }
+        for _ in 0..2000 {
+            let (ip, label) = hostile(&mut rng);
+            let info = ranges.lookup(IpAddr::V4(ip));
+            assert!(info.is_none(), "{ip} ({label}) is in {info:?}");
+        }
+        for (i, (provider, ..)) in CLOUD.iter().enumerate() {
+            let want = match *provider {
+                "GCP" => Provider::Gcp,
+                "Azure" => Provider::Azure,
+                _ => Provider::DigitalOcean,
+            };
+            for _ in 0..200 {
+                let (ip, ..) = cloud(&mut rng, i);
+                let info = ranges.lookup(IpAddr::V4(ip));
+                assert_eq!(info.map(|x| x.provider), Some(want), "{ip}");
+            }
+        }
+    }
+
     #[test]
     fn no_reserved_ranges() {
         let mut rng = Rng::new(5);

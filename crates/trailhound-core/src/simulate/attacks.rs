@@ -289,7 +289,7 @@ pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Pl
             };
             let (ip, provider, location) = addr::cloud(&mut w.rng, 4 + plan.variant as usize % 2);
             let depth = 2 + (plan.variant % 3) as usize;
-            ops::chain_from_instance(
+            super::attack_chain::chain_from_instance(
                 w,
                 out,
                 t,
@@ -303,20 +303,20 @@ pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Pl
         "chain-from-leaked-key" => {
             let (ip, label) = addr::hostile(&mut w.rng);
             let depth = 2 + ((plan.variant + 1) % 3) as usize;
-            ops::chain_from_key(w, out, t, plan, &ip.to_string(), label, depth);
+            super::attack_chain::chain_from_key(w, out, t, plan, &ip.to_string(), label, depth);
         }
         "attack-tool-privesc" => {
             let (ip, label) = addr::hostile(&mut w.rng);
             let client = [&attacker::KALI_CLI, &attacker::PACU_KALI, &attacker::PARROT]
                 [plan.variant as usize % 3];
-            ops::tool_privesc(w, out, t, plan, &ip.to_string(), label, client);
+            super::attack_abuse::tool_privesc(w, out, t, plan, &ip.to_string(), label, client);
         }
         "defense-evasion" => {
             let Some(i) = victim(w, t, not_isolated) else {
                 return;
             };
             let (ip, label) = addr::hostile(&mut w.rng);
-            ops::evasion(w, out, t, plan, i, &ip.to_string(), label);
+            super::attack_abuse::evasion(w, out, t, plan, i, &ip.to_string(), label);
         }
         _ => {}
     }

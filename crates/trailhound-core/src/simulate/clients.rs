@@ -38,10 +38,6 @@ pub(crate) static BOTO3: Client = tls13("Boto3/1.34.69 md/Botocore#1.34.69 ua/2.
 /// An old Boto3 (an IMDSv1-era workload).
 pub(crate) static BOTO3_OLD: Client =
     tls12("Boto3/1.17.112 Python/3.7.16 Linux/4.14.336-257.562.amzn2.x86_64 Botocore/1.20.112");
-/// AWS SDK for JavaScript v3 on Node.js.
-pub(crate) static NODE3: Client = tls13(
-    "aws-sdk-js/3.535.0 ua/2.0 os/linux#5.10.213-201.855.amzn2.x86_64 lang/js md/nodejs#20.11.1",
-);
 /// AWS SDK for Go v2 (batch jobs).
 pub(crate) static GO2: Client =
     tls13("aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64");
@@ -139,7 +135,6 @@ mod tests {
             &JAVA2,
             &BOTO3,
             &BOTO3_OLD,
-            &NODE3,
             &GO2,
             &SSM_AGENT,
             &CLI_INSTANCE,

@@ -6,14 +6,13 @@
 //! after `StartInstances`), its Elastic IP after `AssociateAddress`, its AZ's NAT gateway EIP, or its
 //! private IP through its own account's VPC endpoint.
 use super::addr;
-use super::calls::{self, Ctx, Svc};
-use super::clients::{self, Client};
+use super::calls::Svc;
 use super::clock;
 use super::ec2::{self, By};
 use super::org::{Mode, Org, Vpce, SPECS};
 use super::out::Out;
-use super::record::{RoleSession, Who};
-use super::world::{call, Actor, Call, Sched, World};
+use super::record::RoleSession;
+use super::world::{Actor, Sched, World};
 
 /// An access key issued to an instance.
 #[derive(Clone, Debug)]
@@ -156,7 +155,6 @@ impl Instance {
             role_name: role.name.clone(),
             name: self.id.clone(),
             created: key.created.clone(),
-            issued: key.issued,
             mfa: false,
             web_provider: None,
             source_identity: None,
@@ -389,130 +387,4 @@ pub(crate) fn stop_start(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, i:
         let until_evening = (24 + 19 - local_hour(t)).rem_euclid(24) * 3600 + w.rng.range(0, 7200);
         s.at(t + until_evening.max(3600), Actor::StopStart { inst: i });
     }
-}
-
-/// One call by one of instance `i`'s processes (the SSM agent, or the application), then the next.
-pub(crate) fn proc_call(
-    w: &mut World,
-    out: &mut Out,
-    s: &mut Sched,
-    t: i64,
-    i: usize,
-    epoch: u32,
-    app: bool,
-) {
-    let inst = &w.insts[i];
-    if inst.epoch != epoch || !inst.running {
-        return;
-    }
-    if t < inst.quiet_until {
-        s.at(
-            inst.quiet_until,
-            Actor::Proc {
-                inst: i,
-                epoch,
-                app,
-            },
-        );
-        return;
-    }
-    let g = &w.org.groups[inst.group];
-    let spec = &SPECS[g.spec];
-    let (table, client, v1, rate): (&[(u32, calls::Api)], &Client, bool, f64) = if app {
-        (spec.calls, spec.client, inst.v1_app, spec.rate)
-    } else {
-        (calls::AGENT, &clients::SSM_AGENT, false, 18.0)
-    };
-    let mut weights = [0u32; 16];
-    for (k, (wt, _)) in table.iter().enumerate().take(16) {
-        weights[k] = *wt;
-    }
-    let api = &table[w.rng.weighted(&weights[..table.len().min(16)])].1;
-    let deny = w.rng.chance(0.006);
-    let companion =
-        api.data && api.svc == Svc::S3 && api.name != "ListObjects" && w.rng.chance(0.35);
-    let (acct, region) = (g.acct, g.region);
-    let key = inst.key(t, v1);
-    let session = inst.session(&w.org, key, if v1 { "1.0" } else { "2.0" });
-    let (ip, vpce) = inst.egress(&w.org, api.svc);
-    let account = &w.org.accounts[acct].id;
-    let ctx = Ctx {
-        account,
-        region: World::region(region),
-        env: &w.org.accounts[acct].name,
-        app: spec.app,
-        instance: &inst.id,
-        eni: &inst.eni,
-        bucket: &g.bucket,
-        kms_key: &g.kms_key,
-    };
-    let c = Call {
-        t,
-        who: Who::Role(&session),
-        api,
-        ctx,
-        ip,
-        vpce: vpce.map(|v| (v.id.as_str(), account.as_str())),
-        client,
-        acct,
-        region,
-        deny,
-        arn: &inst.arn,
-    };
-    call(&mut w.rng, &mut w.parts, &mut w.msg, &w.hosts, out, c, None);
-    if companion && !deny {
-        // S3 calling KMS for an SSE-KMS object, with the instance's session: `invokedBy`, no address.
-        let mut via = inst.session(&w.org, key, if v1 { "1.0" } else { "2.0" });
-        via.invoked_by = Some("s3.amazonaws.com");
-        let kms = if api.ro {
-            calls::Api {
-                svc: Svc::Kms,
-                name: "Decrypt",
-                ro: true,
-                data: false,
-                req: calls::Req::KmsDecrypt,
-            }
-        } else {
-            calls::Api {
-                svc: Svc::Kms,
-                name: "GenerateDataKey",
-                ro: true,
-                data: false,
-                req: calls::Req::KmsGdk,
-            }
-        };
-        let ctx = Ctx {
-            account,
-            region: World::region(region),
-            env: &w.org.accounts[acct].name,
-            app: spec.app,
-            instance: &inst.id,
-            eni: &inst.eni,
-            bucket: &g.bucket,
-            kms_key: &g.kms_key,
-        };
-        let c = Call {
-            t,
-            who: Who::Role(&via),
-            api: &kms,
-            ctx,
-            ip: "s3.amazonaws.com",
-            vpce: None,
-            client: &clients::S3_SERVICE,
-            acct,
-            region,
-            deny: false,
-            arn: &inst.arn,
-        };
-        call(&mut w.rng, &mut w.parts, &mut w.msg, &w.hosts, out, c, None);
-    }
-    let next = t + w.wait(t, region, rate);
-    s.at(
-        next,
-        Actor::Proc {
-            inst: i,
-            epoch,
-            app,
-        },
-    );
 }

@@ -15,22 +15,31 @@ use std::io;
 use std::path::PathBuf;
 
 mod addr;
+mod attack_abuse;
+mod attack_chain;
 mod attack_ops;
 mod attacks;
 mod calls;
+mod cicd;
 mod clients;
 mod clock;
 mod ec2;
 mod fleet;
 mod manifest;
+mod network;
 mod org;
 mod out;
 mod people;
+mod procs;
+mod profiles;
 mod record;
 mod rng;
+mod roster;
 mod s3;
 mod services;
 mod session;
+mod specs;
+mod sts;
 mod truth;
 mod world;
 
@@ -136,7 +145,6 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
         live: vec![vec![]; groups],
         scale: 1.0,
         start,
-        end,
         hosts: world::hosts(),
         parts: Default::default(),
         msg: String::new(),
@@ -189,7 +197,7 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
     let rounds = s.rounds.unwrap_or(1 + (s.events / 5_000_000) as usize);
     let plans = attacks::plans(&mut w.rng, start, end, rounds);
     for (k, p) in plans.iter().enumerate() {
-        sched.at(p.at, Actor::Attack { plan: k, step: 0 });
+        sched.at(p.at, Actor::Attack(k));
     }
     let mut n = 0u64;
     while let Some((t, actor)) = sched.pop() {
@@ -200,7 +208,7 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
         match actor {
             Actor::Bootstrap => bootstrap(&mut w, &mut out, &mut sched, t),
             Actor::Proc { inst, epoch, app } => {
-                fleet::proc_call(&mut w, &mut out, &mut sched, t, inst, epoch, app)
+                procs::proc_call(&mut w, &mut out, &mut sched, t, inst, epoch, app)
             }
             Actor::Refresh { inst, epoch } => {
                 fleet::refresh(&mut w, &mut out, &mut sched, t, inst, epoch)
@@ -210,9 +218,7 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
             Actor::User(u) => people::user(&mut w, &mut out, &mut sched, t, u),
             Actor::Person(p) => people::person(&mut w, &mut out, &mut sched, t, p),
             Actor::Service(k) => services::fire(&mut w, &mut out, &mut sched, t, k, &mut slots),
-            Actor::Attack { plan, .. } => {
-                attacks::run(&mut w, &mut out, &mut sched, t, &plans[plan])
-            }
+            Actor::Attack(plan) => attacks::run(&mut w, &mut out, &mut sched, t, &plans[plan]),
         }
         n += 1;
         if n % 65_536 == 0 {
@@ -251,12 +257,12 @@ fn bootstrap(w: &mut World, out: &mut out::Out, s: &mut Sched, t: i64) {
             .any(|g| g.net == n && SPECS[g.spec].mode == Mode::Nat);
         if has_nat {
             for k in 0..w.org.nets[n].nats.len() {
-                ec2::nat_gateway(w, out, at, n, k);
+                network::nat_gateway(w, out, at, n, k);
                 at += w.rng.range(2, 20);
             }
         }
         for v in 0..w.org.nets[n].vpces.len() {
-            ec2::vpc_endpoint(w, out, at, n, v);
+            network::vpc_endpoint(w, out, at, n, v);
             at += w.rng.range(1, 8);
         }
     }

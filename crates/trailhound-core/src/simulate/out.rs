@@ -1,9 +1,10 @@
-//! Delivery: events are rendered once, grouped per account, region and 5-minute window, sometimes
-//! delivered up to 15 minutes late or twice, shuffled inside their file, and handed to the sink.
+//! Delivery: events are rendered once, straight into the body of the log file they will be delivered in
+//! (per account, region and 5-minute window, one or more files), sometimes up to 15 minutes late or
+//! twice, out of order inside their file, and handed to the sink when their window closes.
 //!
 //! Memory is bounded by the delivery horizon: only the current window and the three after it (late
-//! events) are held. Delivery decisions use their own random stream, so the events themselves (and their
-//! ids) are the same whatever the output format.
+//! events) are held, and emptied buffers are reused. Delivery decisions use their own random stream, so
+//! the events themselves (and their ids) are the same whatever the output format.
 use std::collections::BTreeMap;
 use std::io;
 
@@ -16,12 +17,57 @@ use super::truth::{Label, Truth};
 pub(crate) const WINDOW: i64 = 300;
 /// Largest delivery delay, in windows (15 minutes).
 const MAX_LATE: i64 = 3;
+/// A file is closed and another started past this many bytes (a few hundred records).
+const FILE_BYTES: usize = 1 << 20;
 
-/// Records of one account and region in one delivery window.
+/// The body of one log file: records joined by the sink's separator.
+struct FileBuf {
+    body: String,
+    count: u32,
+    oldest: i64,
+    newest: i64,
+    /// A record held back to be written after the next one (local disorder, as in real files).
+    held: String,
+}
+
+impl FileBuf {
+    fn new() -> FileBuf {
+        FileBuf {
+            body: String::new(),
+            count: 0,
+            oldest: i64::MAX,
+            newest: i64::MIN,
+            held: String::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.body.clear();
+        self.held.clear();
+        (self.count, self.oldest, self.newest) = (0, i64::MAX, i64::MIN);
+    }
+
+    fn append(&mut self, sep: char, record: &str, time: i64) {
+        if self.count > 0 {
+            self.body.push(sep);
+        }
+        self.body.push_str(record);
+        self.note(time);
+    }
+
+    fn note(&mut self, time: i64) {
+        self.count += 1;
+        self.oldest = self.oldest.min(time);
+        self.newest = self.newest.max(time);
+    }
+}
+
+/// The files of one account and region in one window.
 #[derive(Default)]
-struct Bucket {
-    text: String,
-    ends: Vec<(u32, i64)>,
+struct Dest {
+    files: Vec<FileBuf>,
+    /// How many files this window spreads over (CloudTrail delivers from several hosts).
+    spread: usize,
 }
 
 /// Counters reported at the end.
@@ -46,12 +92,13 @@ pub struct Stats {
 /// The delivery stage.
 pub(crate) struct Out {
     sink: Box<dyn Sink>,
+    sep: char,
     rng: Rng,
     accounts: Vec<String>,
     regions: Vec<&'static str>,
-    windows: BTreeMap<i64, Vec<Bucket>>,
+    windows: BTreeMap<i64, Vec<Dest>>,
     /// Emptied windows kept for reuse (their buffers keep their capacity).
-    spare: Vec<Vec<Bucket>>,
+    spare: Vec<Vec<Dest>>,
     buf: String,
     late_p: f64,
     dup_p: f64,
@@ -73,6 +120,7 @@ impl Out {
         truth: Truth,
     ) -> Out {
         Out {
+            sep: sink.separator(),
             sink,
             rng: Rng::new(seed ^ 0x5eed_de11_7e4e_0001),
             accounts,
@@ -88,15 +136,34 @@ impl Out {
         }
     }
 
-    fn slot(&mut self, window: i64, dest: usize) -> &mut Bucket {
+    /// The file an event of `dest` delivered in `window` goes into.
+    fn file(&mut self, window: i64, dest: usize) -> &mut FileBuf {
         let n = self.accounts.len() * self.regions.len();
         let spare = &mut self.spare;
         let w = self.windows.entry(window).or_insert_with(|| {
             spare
                 .pop()
-                .unwrap_or_else(|| (0..n).map(|_| Bucket::default()).collect())
+                .unwrap_or_else(|| (0..n).map(|_| Dest::default()).collect())
         });
-        &mut w[dest]
+        let d = &mut w[dest];
+        if d.spread == 0 {
+            d.spread = 1 + usize::from(self.rng.chance(0.3));
+        }
+        let mut open = [0usize; 4];
+        let mut n = 0;
+        for (k, f) in d.files.iter().enumerate() {
+            if f.body.len() < FILE_BYTES && n < d.spread {
+                open[n] = k;
+                n += 1;
+            }
+        }
+        while n < d.spread {
+            d.files.push(FileBuf::new());
+            open[n] = d.files.len() - 1;
+            n += 1;
+        }
+        let k = open[self.rng.index(n)];
+        &mut d.files[k]
     }
 
     /// Delivers one event of account `acct` (index) in region `region` (index); `label` marks it malicious.
@@ -116,24 +183,38 @@ impl Out {
             own
         };
         let dup = self.rng.chance(self.dup_p);
-        let dup_window = own + WINDOW * self.rng.range(0, MAX_LATE);
+        let hold = self.rng.chance(0.2);
         self.stats.events += 1;
         self.stats.late += u64::from(late);
         self.stats.records += 1;
-        // Rendered straight into its file's buffer (no intermediate copy).
-        let b = self.slot(window, dest);
-        let from = b.text.len();
-        rec.write(&mut b.text);
-        b.ends.push((b.text.len() as u32, rec.time));
+        let sep = self.sep;
+        let f = self.file(window, dest);
+        if hold && f.held.is_empty() {
+            rec.write(&mut f.held);
+            f.oldest = f.oldest.min(rec.time);
+            f.newest = f.newest.max(rec.time);
+        } else {
+            // Rendered straight into the file body (no intermediate copy).
+            if f.count > 0 {
+                f.body.push(sep);
+            }
+            rec.write(&mut f.body);
+            f.note(rec.time);
+            if !f.held.is_empty() {
+                f.body.push(sep);
+                f.body.push_str(&f.held);
+                f.count += 1;
+                f.held.clear();
+            }
+        }
         if dup {
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            buf.push_str(&self.slot(window, dest).text[from..]);
+            rec.write(&mut buf);
             self.stats.duplicates += 1;
             self.stats.records += 1;
-            let d = self.slot(dup_window, dest);
-            d.text.push_str(&buf);
-            d.ends.push((d.text.len() as u32, rec.time));
+            let dup_window = own + WINDOW * self.rng.range(0, MAX_LATE);
+            self.file(dup_window, dest).append(sep, &buf, rec.time);
             self.buf = buf;
         }
         if let Some(l) = label {
@@ -152,69 +233,46 @@ impl Out {
                 self.sink.hour(self.next_hour)?;
                 self.next_hour += 3600;
             }
-            if let Some(buckets) = self.windows.remove(&start) {
-                self.flush(start + WINDOW, buckets)?;
+            if let Some(dests) = self.windows.remove(&start) {
+                self.flush(start + WINDOW, dests)?;
             }
         }
         Ok(())
     }
 
-    fn flush(&mut self, stamp: i64, mut buckets: Vec<Bucket>) -> io::Result<()> {
-        let result = self.flush_buckets(stamp, &buckets);
-        for b in buckets.iter_mut() {
-            b.text.clear();
-            b.ends.clear();
-        }
-        self.spare.push(buckets);
-        result
-    }
-
-    fn flush_buckets(&mut self, stamp: i64, buckets: &[Bucket]) -> io::Result<()> {
+    fn flush(&mut self, stamp: i64, mut dests: Vec<Dest>) -> io::Result<()> {
         let nreg = self.regions.len();
-        for (dest, b) in buckets.iter().enumerate() {
-            if b.ends.is_empty() {
-                continue;
-            }
-            let mut records: Vec<(&str, i64)> = Vec::with_capacity(b.ends.len());
-            let mut start = 0usize;
-            for (end, t) in &b.ends {
-                records.push((&b.text[start..*end as usize], *t));
-                start = *end as usize;
-            }
-            // Roughly chronological, locally shuffled, like real files.
-            for i in 0..records.len() {
-                if self.rng.chance(0.3) {
-                    let j = (i + 1 + self.rng.index(5)).min(records.len() - 1);
-                    records.swap(i, j);
+        let mut result = Ok(());
+        for (i, d) in dests.iter_mut().enumerate() {
+            for f in d.files.iter_mut() {
+                if !f.held.is_empty() {
+                    if f.count > 0 {
+                        f.body.push(self.sep);
+                    }
+                    f.body.push_str(&f.held);
+                    f.count += 1;
+                    f.held.clear();
                 }
-            }
-            let n_files =
-                1 + records.len() / 800 + usize::from(records.len() > 1 && self.rng.chance(0.3));
-            let mut files: Vec<Vec<&str>> = vec![vec![]; n_files];
-            let mut span = vec![(i64::MAX, i64::MIN); n_files];
-            for (r, t) in &records {
-                let f = self.rng.index(n_files);
-                files[f].push(r);
-                span[f] = (span[f].0.min(*t), span[f].1.max(*t));
-            }
-            let (account, region) = (&self.accounts[dest / nreg], self.regions[dest % nreg]);
-            for (f, recs) in files.iter().enumerate() {
-                if recs.is_empty() {
-                    continue;
+                if f.count > 0 && result.is_ok() {
+                    let unique = self.rng.alnum::<16>();
+                    result = self.sink.log_file(
+                        &self.accounts[i / nreg],
+                        self.regions[i % nreg],
+                        stamp,
+                        unique.as_str(),
+                        &f.body,
+                        f.oldest,
+                        f.newest,
+                    );
                 }
-                let unique = self.rng.alnum::<16>();
-                self.sink.log_file(
-                    account,
-                    region,
-                    stamp,
-                    unique.as_str(),
-                    recs,
-                    span[f].0,
-                    span[f].1,
-                )?;
+                f.clear();
             }
+            d.files.retain(|f| f.body.capacity() > 0);
+            d.files.truncate(2);
+            d.spread = 0;
         }
-        Ok(())
+        self.spare.push(dests);
+        result
     }
 
     /// Writes everything still held and closes the sink.

@@ -5,6 +5,7 @@ use super::calls::{self, Api, Ctx, Svc};
 use super::clients::{self, Client};
 use super::clock;
 use super::out::Out;
+use super::profiles;
 use super::record::{Rec, Who};
 use super::session::{self, Owned};
 use super::world::{call, Actor, Call, Sched, World};
@@ -81,7 +82,11 @@ pub(crate) fn user(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, u: usize
     }
     for _ in 0..n {
         at += w.rng.range(2, 40);
-        let api = if bot { &BACKUP } else { pick(w, calls::PERSON) };
+        let api = if bot {
+            &BACKUP
+        } else {
+            pick(w, profiles::PERSON)
+        };
         let user = &w.org.users[u];
         let a = &w.org.accounts[acct];
         let (key, client, from_console): (&str, &Client, _) = match &console_session {
@@ -203,7 +208,7 @@ pub(crate) fn person(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, p: usi
     let read_only = w.org.roles[role].name.contains("ReadOnly");
     for _ in 0..n {
         at += w.rng.range(3, 90);
-        let api = pick(w, calls::PERSON);
+        let api = pick(w, profiles::PERSON);
         let a = &w.org.accounts[acct];
         let client = if api.svc == Svc::Ec2 {
             &clients::CONSOLE_EC2

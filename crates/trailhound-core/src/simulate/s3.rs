@@ -18,14 +18,17 @@ use super::clock;
 
 /// Where finished files go.
 pub(crate) trait Sink {
-    /// Writes one log file's records (each a complete JSON object) for an account and region.
+    /// The separator between records in a body (`,` inside `{"Records":[…]}`, a newline for NDJSON).
+    fn separator(&self) -> char;
+    /// Writes one log file for an account and region: `body` is its records joined by the separator.
+    #[allow(clippy::too_many_arguments)]
     fn log_file(
         &mut self,
         account: &str,
         region: &str,
         stamp: i64,
         unique: &str,
-        records: &[&str],
+        body: &str,
         oldest: i64,
         newest: i64,
     ) -> io::Result<()>;
@@ -110,13 +113,17 @@ impl S3Layout {
 }
 
 impl Sink for S3Layout {
+    fn separator(&self) -> char {
+        ','
+    }
+
     fn log_file(
         &mut self,
         account: &str,
         region: &str,
         stamp: i64,
         unique: &str,
-        records: &[&str],
+        body: &str,
         oldest: i64,
         newest: i64,
     ) -> io::Result<()> {
@@ -126,27 +133,17 @@ impl Sink for S3Layout {
         name.push('_');
         name.push_str(unique);
         name.push_str(".json.gz");
-        // Streamed piece by piece into gzip (and the digest's hash): no copy of the whole file.
         let file = BufWriter::with_capacity(1 << 16, File::create(dir.join(&name))?);
-        // Large writes into gzip: its per-call cost is high, so buffer in front of it.
-        let mut gz =
-            BufWriter::with_capacity(1 << 18, GzEncoder::new(file, Compression::new(self.level)));
+        let mut gz = GzEncoder::new(file, Compression::new(self.level));
         let mut hasher = self.digests.then(Sha256::new);
-        let mut put = |bytes: &[u8]| -> io::Result<()> {
+        // Three large writes: the body is already the records joined by commas.
+        for part in [&b"{\"Records\":["[..], body.as_bytes(), b"]}"] {
             if let Some(h) = hasher.as_mut() {
-                h.update(bytes);
+                h.update(part);
             }
-            gz.write_all(bytes)
-        };
-        put(b"{\"Records\":[")?;
-        for (i, r) in records.iter().enumerate() {
-            if i > 0 {
-                put(b",")?;
-            }
-            put(r.as_bytes())?;
+            gz.write_all(part)?;
         }
-        put(b"]}")?;
-        let mut file = gz.into_inner().map_err(|e| e.into_error())?.finish()?;
+        let mut file = gz.finish()?;
         file.flush()?;
         self.bytes += file.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
         self.files += 1;
@@ -301,21 +298,23 @@ impl Ndjson {
 }
 
 impl Sink for Ndjson {
+    fn separator(&self) -> char {
+        '\n'
+    }
+
     fn log_file(
         &mut self,
         _account: &str,
         _region: &str,
         _stamp: i64,
         _unique: &str,
-        records: &[&str],
+        body: &str,
         _oldest: i64,
         _newest: i64,
     ) -> io::Result<()> {
-        for r in records {
-            self.out.write_all(r.as_bytes())?;
-            self.out.write_all(b"\n")?;
-            self.bytes += r.len() as u64 + 1;
-        }
+        self.out.write_all(body.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.bytes += body.len() as u64 + 1;
         Ok(())
     }
 

@@ -8,9 +8,9 @@ use super::calls::{self, Api, Ctx, Svc};
 use super::clients::{self, Client};
 use super::org::{Kind, SPECS};
 use super::out::Out;
-use super::record::{Rec, RoleSession, Who};
-use super::session::{self, Owned};
-use super::truth::Label;
+use super::profiles;
+use super::record::{RoleSession, Who};
+use super::session::Owned;
 use super::world::{call, Actor, Call, Sched, World};
 
 /// What a service slot simulates.
@@ -129,190 +129,9 @@ pub(crate) fn slots(w: &World) -> Vec<Slot> {
     out
 }
 
-/// An `AssumeRole` call by `caller` (in account `from`) issuing `target`, written to the caller's account
-/// and, when the role is in another account, to the role owner's too (same `requestID` and
-/// `sharedEventID`, `userIdentity.type` `AWSAccount`).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn assume(
-    w: &mut World,
-    out: &mut Out,
-    t: i64,
-    caller: &Who<'_>,
-    from: usize,
-    target: &Owned,
-    to: usize,
-    ip: &str,
-    client: &Client,
-    label: Option<&Label<'_>>,
-) {
-    let (principal, caller_account) = match caller {
-        Who::Role(s) => (s.principal, s.account),
-        Who::User {
-            principal, account, ..
-        } => (*principal, *account),
-        _ => ("", ""),
-    };
-    let req = format!(
-        "{{\"roleArn\":\"{}\",\"roleSessionName\":\"{}\"}}",
-        target.role_arn, target.name
-    );
-    let mut resp = String::with_capacity(900);
-    session::credentials(
-        &mut resp,
-        &mut w.rng,
-        &target.key,
-        t,
-        3600,
-        Some((&target.principal, &target.arn)),
-    );
-    let mut res = String::new();
-    session::role_resource(&mut res, &target.account, &target.role_arn);
-    let rid = w.rng.uuid();
-    let shared = w.rng.uuid();
-    let host = w.host(Svc::Sts, 0).to_string();
-    for (k, acct) in [from, to].into_iter().enumerate() {
-        if k == 1 && to == from {
-            break;
-        }
-        let event_id = w.rng.uuid();
-        let who = if k == 0 {
-            caller.clone()
-        } else {
-            Who::Account {
-                principal,
-                account: caller_account,
-            }
-        };
-        let mut r = Rec::api(
-            t,
-            who,
-            "sts.amazonaws.com",
-            "AssumeRole",
-            "us-east-1",
-            ip,
-            client.ua,
-            &w.org.accounts[acct].id,
-            event_id.as_str(),
-        );
-        r.request = Some(&req);
-        r.response = Some(&resp);
-        r.resources = Some(&res);
-        r.request_id = Some(rid.as_str());
-        if to != from {
-            r.shared_id = Some(shared.as_str());
-        }
-        if !client.tls.is_empty() {
-            r.tls = Some((client.tls, client.cipher, &host));
-        }
-        out.emit(&r, acct, 0, label);
-    }
-}
-
-/// A web-identity `AssumeRoleWithWebIdentity` issuing `sess` for `subject` from `provider`.
-#[allow(clippy::too_many_arguments)]
-fn web_identity(
-    w: &mut World,
-    out: &mut Out,
-    t: i64,
-    sess: &Owned,
-    acct: usize,
-    region: usize,
-    provider: &str,
-    subject: &str,
-    ip: &str,
-    client: &Client,
-) {
-    let principal = format!("{provider}:sts.amazonaws.com:{subject}");
-    let req = format!(
-        "{{\"roleArn\":\"{}\",\"roleSessionName\":\"{}\"}}",
-        sess.role_arn, sess.name
-    );
-    let mut creds = String::with_capacity(900);
-    session::credentials(
-        &mut creds,
-        &mut w.rng,
-        &sess.key,
-        t,
-        3600,
-        Some((&sess.principal, &sess.arn)),
-    );
-    let resp = format!("{},\"subjectFromWebIdentityToken\":\"{subject}\",\"provider\":\"{provider}\",\"audience\":\"sts.amazonaws.com\"}}", &creds[..creds.len() - 1]);
-    let mut res = String::new();
-    session::role_resource(&mut res, &sess.account, &sess.role_arn);
-    let (event_id, rid) = (w.rng.uuid(), w.rng.uuid());
-    let host = w.host(Svc::Sts, region).to_string();
-    let who = Who::WebId {
-        principal: &principal,
-        name: subject,
-        provider,
-    };
-    let mut r = Rec::api(
-        t,
-        who,
-        "sts.amazonaws.com",
-        "AssumeRoleWithWebIdentity",
-        World::region(region),
-        ip,
-        client.ua,
-        &sess.account,
-        event_id.as_str(),
-    );
-    r.request = Some(&req);
-    r.response = Some(&resp);
-    r.resources = Some(&res);
-    r.request_id = Some(rid.as_str());
-    r.tls = Some((client.tls, client.cipher, &host));
-    out.emit(&r, acct, region, None);
-}
-
-/// A service's own `AssumeRole` (`lambda.amazonaws.com`, `ecs-tasks.amazonaws.com`, …) issuing `sess`.
-fn service_assume(
-    w: &mut World,
-    out: &mut Out,
-    t: i64,
-    sess: &Owned,
-    acct: usize,
-    region: usize,
-    service: &str,
-) {
-    let req = format!(
-        "{{\"roleArn\":\"{}\",\"roleSessionName\":\"{}\"}}",
-        sess.role_arn, sess.name
-    );
-    let mut resp = String::with_capacity(900);
-    session::credentials(
-        &mut resp,
-        &mut w.rng,
-        &sess.key,
-        t,
-        3600 * 6,
-        Some((&sess.principal, &sess.arn)),
-    );
-    let mut res = String::new();
-    session::role_resource(&mut res, &sess.account, &sess.role_arn);
-    let (event_id, rid, shared) = (w.rng.uuid(), w.rng.uuid(), w.rng.uuid());
-    let mut r = Rec::api(
-        t,
-        Who::Service(service),
-        "sts.amazonaws.com",
-        "AssumeRole",
-        World::region(region),
-        service,
-        service,
-        &sess.account,
-        event_id.as_str(),
-    );
-    r.request = Some(&req);
-    r.response = Some(&resp);
-    r.resources = Some(&res);
-    r.request_id = Some(rid.as_str());
-    r.shared_id = Some(shared.as_str());
-    out.emit(&r, acct, region, None);
-}
-
 /// Makes `n` calls from `table` with session `sess`, spaced a few seconds apart from `t`.
 #[allow(clippy::too_many_arguments)]
-fn calls_with(
+pub(crate) fn calls_with(
     w: &mut World,
     out: &mut Out,
     t: i64,
@@ -402,11 +221,27 @@ pub(crate) fn fire(
                 let mut sess = Owned::new(&w.org, &mut w.rng, role, &name, t);
                 let until = match kind {
                     SvcKind::Lambda => {
-                        service_assume(w, out, t, &sess, acct, region, "lambda.amazonaws.com");
+                        super::sts::service_assume(
+                            w,
+                            out,
+                            t,
+                            &sess,
+                            acct,
+                            region,
+                            "lambda.amazonaws.com",
+                        );
                         t + w.rng.range(1800, 6 * 3600)
                     }
                     SvcKind::Ecs => {
-                        service_assume(w, out, t, &sess, acct, region, "ecs-tasks.amazonaws.com");
+                        super::sts::service_assume(
+                            w,
+                            out,
+                            t,
+                            &sess,
+                            acct,
+                            region,
+                            "ecs-tasks.amazonaws.com",
+                        );
                         t + w.rng.range(3 * 3600, 12 * 3600)
                     }
                     _ => {
@@ -421,7 +256,7 @@ pub(crate) fn fire(
                         let subject = format!("system:serviceaccount:{ns}:{sa}");
                         let ip = egress.clone().unwrap_or_default();
                         sess.web_provider = Some(oidc.clone());
-                        web_identity(
+                        super::sts::web_identity(
                             w,
                             out,
                             t,
@@ -463,13 +298,13 @@ pub(crate) fn fire(
                 region,
                 &ip,
                 client,
-                calls::SERVERLESS,
+                profiles::SERVERLESS,
                 n,
                 &app,
             );
         }
-        SvcKind::GitHub => github(w, out, t, acct, role),
-        SvcKind::Jenkins => jenkins(w, out, t, acct),
+        SvcKind::GitHub => super::cicd::github(w, out, t, acct, role),
+        SvcKind::Jenkins => super::cicd::jenkins(w, out, t, acct),
         SvcKind::Config => {
             if expired {
                 let mut sess = Owned::new(&w.org, &mut w.rng, role, &slot.name, t);
@@ -537,124 +372,3 @@ static CONFIG_CALLS: &[(u32, Api)] = &[
         },
     ),
 ];
-
-/// A GitHub Actions pipeline run: OIDC into `github-actions-deployer`, then `ci-deploy` in a member.
-fn github(w: &mut World, out: &mut Out, t: i64, shared: usize, deployer: usize) {
-    let (ip, ..) = addr::cloud(&mut w.rng, addr::GITHUB_RUNNERS);
-    let ip = ip.to_string();
-    let a_id = w.org.accounts[shared].id.clone();
-    let provider = format!("arn:aws:iam::{a_id}:oidc-provider/token.actions.githubusercontent.com");
-    let subject = "repo:hound-corp/platform:ref:refs/heads/main";
-    let mut sess = Owned::new(&w.org, &mut w.rng, deployer, "GitHubActions", t);
-    sess.web_provider = Some("token.actions.githubusercontent.com".into());
-    web_identity(
-        w,
-        out,
-        t,
-        &sess,
-        shared,
-        0,
-        &provider,
-        subject,
-        &ip,
-        &clients::GHA_CREDS,
-    );
-    deploy(w, out, t + 8, &sess, shared, &ip, &clients::GHA_CLI);
-}
-
-/// Jenkins assuming a member's `ci-deploy` role with its own instance credentials, from its own address.
-fn jenkins(w: &mut World, out: &mut Out, t: i64, shared: usize) {
-    let Some(g) = w
-        .org
-        .groups
-        .iter()
-        .position(|g| g.acct == shared && SPECS[g.spec].app == "jenkins")
-    else {
-        return;
-    };
-    let Some(&i) = w.live[g].first() else { return };
-    let inst = &w.insts[i];
-    if !inst.running || t < inst.quiet_until {
-        return;
-    }
-    let key = inst.key(t, false).clone();
-    let (ip, _) = inst.egress(&w.org, Svc::Sts);
-    let ip = ip.to_string();
-    let caller = inst.owned(&w.org, &key, "2.0");
-    deploy_as(
-        w,
-        out,
-        t,
-        &caller,
-        Some("2.0"),
-        shared,
-        &ip,
-        &clients::JAVA1,
-    );
-}
-
-fn deploy(
-    w: &mut World,
-    out: &mut Out,
-    t: i64,
-    caller: &Owned,
-    from: usize,
-    ip: &str,
-    client: &'static Client,
-) {
-    deploy_as(w, out, t, caller, None, from, ip, client);
-}
-
-#[allow(clippy::too_many_arguments)]
-fn deploy_as(
-    w: &mut World,
-    out: &mut Out,
-    t: i64,
-    caller: &Owned,
-    delivery: Option<&'static str>,
-    from: usize,
-    ip: &str,
-    client: &'static Client,
-) {
-    let members: Vec<usize> = (0..w.org.accounts.len())
-        .filter(|a| !matches!(w.org.accounts[*a].kind, Kind::Management | Kind::Shared))
-        .collect();
-    if members.is_empty() {
-        return;
-    }
-    let to = members[w.rng.index(members.len())];
-    let Some(role) = w.org.role(to, "ci-deploy") else {
-        return;
-    };
-    let run = w.rng.range(1_000_000, 9_999_999);
-    let target = Owned::new(&w.org, &mut w.rng, role, &format!("deploy-{run}"), t);
-    let mut v = caller.view();
-    v.delivery = delivery;
-    assume(
-        w,
-        out,
-        t,
-        &Who::Role(&v),
-        from,
-        &target,
-        to,
-        ip,
-        client,
-        None,
-    );
-    let region = w.org.accounts[to].regions[0];
-    let n = w.rng.range(3, 10);
-    calls_with(
-        w,
-        out,
-        t + 3,
-        &target.view(),
-        to,
-        region,
-        ip,
-        client,
-        calls::CI,
-        n,
-        "deploy",
-    );
-}

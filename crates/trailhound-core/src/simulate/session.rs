@@ -27,8 +27,6 @@ pub(crate) struct Owned {
     pub name: String,
     /// Issue time, ISO.
     pub created: String,
-    /// Issue time.
-    pub issued: i64,
     /// MFA used.
     pub mfa: bool,
     /// OIDC provider (web identity sessions).
@@ -54,7 +52,6 @@ impl Owned {
             role_name: r.name.clone(),
             name: name.to_string(),
             created: clock::iso_string(t),
-            issued: t,
             mfa: false,
             web_provider: None,
             source_identity: None,

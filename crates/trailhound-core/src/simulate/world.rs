@@ -53,13 +53,8 @@ pub(crate) enum Actor {
     Person(usize),
     /// A service workload: Lambda, ECS, EKS pods, CI, AWS Config (index into the service slots).
     Service(usize),
-    /// One step of an attack scenario.
-    Attack {
-        /// Plan index.
-        plan: usize,
-        /// Step number.
-        step: u32,
-    },
+    /// An attack scenario (index into the plans).
+    Attack(usize),
 }
 
 /// The scheduler.
@@ -117,8 +112,6 @@ pub(crate) struct World {
     pub scale: f64,
     /// Simulation start and end.
     pub start: i64,
-    /// Simulation end.
-    pub end: i64,
     /// `tlsDetails` host per service and region.
     pub hosts: Vec<String>,
     /// Scratch for call parameters.
@@ -250,7 +243,7 @@ pub(crate) fn call(
     } else {
         hosts[c.api.svc.index() * addr::EC2.len() + c.region].as_str()
     };
-    if !c.client.ua.ends_with(".amazonaws.com") && c.client.ua != "AWS Internal" {
+    if !c.client.tls.is_empty() {
         rec.tls = Some((c.client.tls, c.client.cipher, host));
     }
     if c.deny {

@@ -1,0 +1,234 @@
+//! `trailhound bench DIR`: the whole-pipeline benchmark (issue 6). Loads every file under DIR into
+//! memory (untimed), then times, single-threaded and with all cores:
+//! (a) the floor — inflate and parse the same files into a borrowed 12-field struct, nothing else;
+//! (b) `scan` end to end with every detection; (c) `enrich` (output to a null writer).
+//! Each is reported in events/s and MB/s of raw JSON and as a ratio to the floor, with the
+//! machine and the findings' digest (which must be identical across thread counts).
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::Deserialize;
+use trailhound_core::config::Settings;
+use trailhound_core::enrich::{self, Enricher};
+use trailhound_core::finding::stable_id;
+use trailhound_core::input::{self, Origin};
+use trailhound_core::pipeline::{Decoded, Engine};
+use trailhound_core::ranges::Ranges;
+
+/// Measure the pipeline against the decode floor.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A directory of CloudTrail files (e.g. `trailhound simulate --out DIR --events 1000000`).
+    pub dir: PathBuf,
+    /// Repetitions per measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Thread counts to measure (default: 1 and all cores).
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
+}
+
+/// Files decoded per parallel batch (as `scan`).
+const BATCH: usize = 64;
+
+/// Runs `bench`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let (inputs, _) = input::discover(std::slice::from_ref(&args.dir));
+    let mut files: Vec<(Arc<str>, Vec<u8>)> = Vec::new();
+    for i in inputs.iter().filter(|i| !i.digest) {
+        if let Origin::File(p) = &i.origin {
+            files.push((
+                p.display().to_string().into(),
+                std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+            ));
+        }
+    }
+    let compressed: usize = files.iter().map(|f| f.1.len()).sum();
+    let (events, raw_bytes) = floor_once(&files);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if args.threads.is_empty() {
+        vec![1, cores]
+    } else {
+        args.threads.clone()
+    };
+    println!(
+        "data: {} files, {} events, {:.1} MB gzipped, {:.1} MB raw JSON ({})",
+        files.len(),
+        events,
+        mb(compressed),
+        mb(raw_bytes),
+        args.dir.display()
+    );
+    println!(
+        "machine: {} cores, {}; median of {} runs",
+        cores,
+        std::env::consts::ARCH,
+        args.runs
+    );
+    println!(
+        "{:<8} {:>7} {:>12} {:>10} {:>9}  findings",
+        "stage", "threads", "events/s", "MB/s", "vs floor"
+    );
+    for &t in &threads {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .context("thread pool")?;
+        let floor = median(args.runs, || pool.install(|| floor_once(&files)).0, events);
+        report("floor", t, events, raw_bytes, floor, floor, "");
+        let mut digest = String::new();
+        let scan = median(
+            args.runs,
+            || {
+                let (n, d) = pool.install(|| pipeline_once(&files, false));
+                digest = d;
+                n
+            },
+            events,
+        );
+        report("scan", t, events, raw_bytes, scan, floor, &digest);
+        let enrich = median(
+            args.runs,
+            || pool.install(|| pipeline_once(&files, true)).0,
+            events,
+        );
+        report("enrich", t, events, raw_bytes, enrich, floor, "");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn report(
+    stage: &str,
+    threads: usize,
+    events: u64,
+    raw: usize,
+    took: Duration,
+    floor: Duration,
+    digest: &str,
+) {
+    let secs = took.as_secs_f64().max(1e-9);
+    println!(
+        "{stage:<8} {threads:>7} {:>12.0} {:>10.1} {:>8.0}%  {digest}",
+        events as f64 / secs,
+        mb(raw) / secs,
+        100.0 * floor.as_secs_f64() / secs
+    );
+}
+
+/// Runs `f` `runs` times and returns the median time; `f` returns the events it saw (checked).
+fn median(runs: usize, mut f: impl FnMut() -> u64, events: u64) -> Duration {
+    let mut times: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            let n = f();
+            let took = start.elapsed();
+            assert_eq!(n, events, "a run saw a different number of events");
+            took
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The floor's record: the fields a detector needs, borrowed.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct FloorEvent<'a> {
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(rename = "sourceIPAddress", borrow)]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<Cow<'a, str>>,
+    read_only: Option<serde_json::Value>,
+    #[serde(borrow)]
+    user_identity: Option<FloorIdentity<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct FloorIdentity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct FloorDoc<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<FloorEvent<'a>>,
+}
+
+/// Inflates and parses every file; returns (events, raw bytes).
+fn floor_once(files: &[(Arc<str>, Vec<u8>)]) -> (u64, usize) {
+    files
+        .par_iter()
+        .map(|(_, bytes)| {
+            let (mut reader, _) = input::sniff(io::Cursor::new(bytes.clone()));
+            let mut raw = Vec::with_capacity(bytes.len() * 10);
+            if reader.read_to_end(&mut raw).is_err() {
+                return (0, 0);
+            }
+            let n = serde_json::from_slice::<FloorDoc>(&raw).map_or(0, |d| d.records.len() as u64);
+            (n, raw.len())
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// The whole pipeline over in-memory files; returns (events read, digest of the findings).
+fn pipeline_once(files: &[(Arc<str>, Vec<u8>)], with_enrich: bool) -> (u64, String) {
+    let mut engine = Engine::new(Settings::default(), Ranges::builtin(), Box::new(|_| {}));
+    if with_enrich {
+        engine = engine.with_enrich(
+            Enricher::new(enrich::Format::Ndjson, "bench"),
+            Box::new(io::sink()),
+        );
+    }
+    for chunk in files.chunks(BATCH) {
+        let decoded: Vec<Decoded> = chunk
+            .par_iter()
+            .map(|(name, bytes)| {
+                let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.clone()));
+                Decoded::decode(name, &mut reader, gzip, with_enrich)
+            })
+            .collect();
+        for d in decoded {
+            engine.feed(d);
+        }
+    }
+    let (findings, summary) = engine.finish();
+    let lines: Vec<String> = findings
+        .iter()
+        .map(|f| serde_json::to_string(f).unwrap_or_default())
+        .collect();
+    let digest = stable_id(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    (
+        summary.events_read,
+        format!("{} findings, digest {}", findings.len(), &digest[..12]),
+    )
+}
