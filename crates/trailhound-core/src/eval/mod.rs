@@ -22,7 +22,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-pub use report::{FalsePositive, KindRow, Report, ScenarioResult, TypeResult, TypeRow};
+pub use report::{FalsePositive, Gate, KindRow, Report, ScenarioResult, TypeResult, TypeRow};
 
 /// Why ground truth or findings could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -119,22 +119,41 @@ pub struct Truth {
 }
 
 fn read(path: &Path) -> Result<String, EvalError> {
-    std::fs::read_to_string(path).map_err(|source| EvalError::Read { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl Truth {
     /// Loads `dir/ground-truth/` (or `dir` itself when it holds the truth files).
     pub fn load(dir: &Path) -> Result<Truth, EvalError> {
-        let base = if dir.join(EVENTS_FILE).exists() { dir.to_path_buf() } else { dir.join(TRUTH_DIR) };
+        let base = if dir.join(EVENTS_FILE).exists() {
+            dir.to_path_buf()
+        } else {
+            dir.join(TRUTH_DIR)
+        };
         let events_path = base.join(EVENTS_FILE);
         let text = read(&events_path)?;
         let mut events = vec![];
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let e = serde_json::from_str(line).map_err(|e| EvalError::Truth { path: events_path.display().to_string(), line: n + 1, reason: e.to_string() })?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let e = serde_json::from_str(line).map_err(|e| EvalError::Truth {
+                path: events_path.display().to_string(),
+                line: n + 1,
+                reason: e.to_string(),
+            })?;
             events.push(e);
         }
         let scen_path = base.join(SCENARIOS_FILE);
-        let scenarios = serde_json::from_str(&read(&scen_path)?).map_err(|e| EvalError::Truth { path: scen_path.display().to_string(), line: 0, reason: e.to_string() })?;
+        let scenarios = serde_json::from_str(&read(&scen_path)?).map_err(|e| EvalError::Truth {
+            path: scen_path.display().to_string(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
         Ok(Truth { events, scenarios })
     }
 }
@@ -167,7 +186,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { min_severity: Severity::Low, require_types: vec![] }
+        Options {
+            min_severity: Severity::Low,
+            require_types: vec![],
+        }
     }
 }
 
@@ -178,25 +200,53 @@ fn is_exfiltration(t: &str) -> bool {
 
 /// Scores `findings` against `truth`.
 pub fn evaluate(truth: &Truth, findings: &[Finding], opts: &Options) -> Report {
-    let scen_index: HashMap<&str, usize> = truth.scenarios.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    let by_event: HashMap<&str, usize> = truth.events.iter().filter_map(|e| Some((e.event_id.as_str(), *scen_index.get(e.scenario_id.as_str())?))).collect();
+    let scen_index: HashMap<&str, usize> = truth
+        .scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let by_event: HashMap<&str, usize> = truth
+        .events
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e.event_id.as_str(),
+                *scen_index.get(e.scenario_id.as_str())?,
+            ))
+        })
+        .collect();
     let mut pairs: Vec<Vec<(&str, &str)>> = vec![vec![]; truth.scenarios.len()];
     for e in &truth.events {
         if let Some(&s) = scen_index.get(e.scenario_id.as_str()) {
             pairs[s].push((e.credential.as_str(), e.source_ip.as_str()));
         }
     }
-    let counted: Vec<&Finding> = findings.iter().filter(|f| Severity::parse(&f.severity).unwrap_or(Severity::Low) >= opts.min_severity).collect();
+    let counted: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| Severity::parse(&f.severity).unwrap_or(Severity::Low) >= opts.min_severity)
+        .collect();
     // scenario index -> (type -> matching findings)
     let mut hits: Vec<BTreeMap<&str, Vec<&Finding>>> = vec![BTreeMap::new(); truth.scenarios.len()];
     let mut false_positives = vec![];
     let mut true_positives = 0u64;
     for f in &counted {
-        let mut matched: Vec<usize> = f.event_ids.iter().filter_map(|id| by_event.get(id.as_str()).copied()).collect();
+        let mut matched: Vec<usize> = f
+            .event_ids
+            .iter()
+            .filter_map(|id| by_event.get(id.as_str()).copied())
+            .collect();
         matched.sort_unstable();
         matched.dedup();
-        if is_exfiltration(&f.finding_type) && !f.access_key_id.is_empty() && !f.source_ip.is_empty() {
-            matched.retain(|s| pairs[*s].iter().any(|(k, ip)| *k == f.access_key_id && *ip == f.source_ip));
+        if is_exfiltration(&f.finding_type)
+            && !f.access_key_id.is_empty()
+            && !f.source_ip.is_empty()
+        {
+            matched.retain(|s| {
+                pairs[*s]
+                    .iter()
+                    .any(|(k, ip)| *k == f.access_key_id && *ip == f.source_ip)
+            });
         }
         if matched.is_empty() {
             false_positives.push(FalsePositive::of(f));
@@ -215,7 +265,11 @@ pub fn evaluate(truth: &Truth, findings: &[Finding], opts: &Options) -> Report {
             .iter()
             .map(|e| {
                 let found = hits[i].get(e.finding_type.as_str());
-                let first = found.and_then(|v| v.iter().filter_map(|f| parse_iso(&f.first_seen).map(|t| (t, *f))).min_by_key(|(t, _)| *t));
+                let first = found.and_then(|v| {
+                    v.iter()
+                        .filter_map(|f| parse_iso(&f.first_seen).map(|t| (t, *f)))
+                        .min_by_key(|(t, _)| *t)
+                });
                 TypeResult {
                     finding_type: e.finding_type.clone(),
                     expected_severity: e.severity.clone(),
@@ -224,13 +278,34 @@ pub fn evaluate(truth: &Truth, findings: &[Finding], opts: &Options) -> Report {
                         (Some((t, _)), Some(s0)) => Some(t - s0),
                         _ => None,
                     },
-                    finding_ids: found.map(|v| v.iter().map(|f| f.id.clone()).collect()).unwrap_or_default(),
-                    severities: found.map(|v| v.iter().map(|f| f.severity.clone()).collect()).unwrap_or_default(),
+                    finding_ids: found
+                        .map(|v| v.iter().map(|f| f.id.clone()).collect())
+                        .unwrap_or_default(),
+                    severities: found
+                        .map(|v| v.iter().map(|f| f.severity.clone()).collect())
+                        .unwrap_or_default(),
                 }
             })
             .collect();
-        let also = hits[i].keys().filter(|t| !s.expected.iter().any(|e| e.finding_type == **t)).map(|t| t.to_string()).collect();
-        scenarios.push(ScenarioResult { id: s.id.clone(), kind: s.kind.clone(), first_event_time: s.first_event_time.clone(), types, also_matched: also });
+        let also = hits[i]
+            .keys()
+            .filter(|t| !s.expected.iter().any(|e| e.finding_type == **t))
+            .map(|t| t.to_string())
+            .collect();
+        scenarios.push(ScenarioResult {
+            id: s.id.clone(),
+            kind: s.kind.clone(),
+            first_event_time: s.first_event_time.clone(),
+            types,
+            also_matched: also,
+        });
     }
-    Report::build(scenarios, false_positives, findings.len() as u64, counted.len() as u64, true_positives, opts)
+    Report::build(
+        scenarios,
+        false_positives,
+        findings.len() as u64,
+        counted.len() as u64,
+        true_positives,
+        opts,
+    )
 }

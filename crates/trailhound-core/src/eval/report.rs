@@ -61,7 +61,15 @@ pub struct FalsePositive {
 impl FalsePositive {
     /// The false-positive view of a finding.
     pub fn of(f: &Finding) -> FalsePositive {
-        FalsePositive { id: f.id.clone(), finding_type: f.finding_type.clone(), severity: f.severity.clone(), principal_arn: f.principal_arn.clone(), access_key_id: f.access_key_id.clone(), source_ip: f.source_ip.clone(), first_seen: f.first_seen.clone() }
+        FalsePositive {
+            id: f.id.clone(),
+            finding_type: f.finding_type.clone(),
+            severity: f.severity.clone(),
+            principal_arn: f.principal_arn.clone(),
+            access_key_id: f.access_key_id.clone(),
+            source_ip: f.source_ip.clone(),
+            first_seen: f.first_seen.clone(),
+        }
     }
 }
 
@@ -160,11 +168,24 @@ pub struct Gate {
 
 impl Report {
     /// Aggregates per-scenario results.
-    pub fn build(scenarios: Vec<ScenarioResult>, false_positives: Vec<FalsePositive>, read: u64, counted: u64, true_positives: u64, opts: &Options) -> Report {
-        let required = |t: &str| opts.require_types.iter().any(|r| r == t || (r.ends_with('*') && t.starts_with(r.trim_end_matches('*'))));
-        let mut types: BTreeMap<String, (u64, u64, BTreeSet<String>, u64, Vec<i64>)> = BTreeMap::new();
+    pub fn build(
+        scenarios: Vec<ScenarioResult>,
+        false_positives: Vec<FalsePositive>,
+        read: u64,
+        counted: u64,
+        true_positives: u64,
+        opts: &Options,
+    ) -> Report {
+        let required = |t: &str| {
+            opts.require_types
+                .iter()
+                .any(|r| r == t || (r.ends_with('*') && t.starts_with(r.trim_end_matches('*'))))
+        };
+        let mut types: BTreeMap<String, (u64, u64, BTreeSet<String>, u64, Vec<i64>)> =
+            BTreeMap::new();
         let mut kinds: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
-        let (mut expected, mut detected, mut req, mut req_det, mut missed_required) = (0, 0, 0, 0, vec![]);
+        let (mut expected, mut detected, mut req, mut req_det, mut missed_required) =
+            (0, 0, 0, 0, vec![]);
         for s in &scenarios {
             let n = s.types.iter().filter(|t| t.detected).count();
             let k = kinds.entry(s.kind.clone()).or_default();
@@ -199,9 +220,26 @@ impl Report {
         }
         let by_type = types
             .into_iter()
-            .map(|(t, (e, d, ids, fps, lat))| TypeRow { required: required(&t), finding_type: t, expected: e, detected: d, findings: ids.len() as u64 + fps, false_positives: fps, median_latency_seconds: median(lat) })
+            .map(|(t, (e, d, ids, fps, lat))| TypeRow {
+                required: required(&t),
+                finding_type: t,
+                expected: e,
+                detected: d,
+                findings: ids.len() as u64 + fps,
+                false_positives: fps,
+                median_latency_seconds: median(lat),
+            })
             .collect();
-        let by_kind = kinds.into_iter().map(|(kind, (n, d, p, m))| KindRow { kind, scenarios: n, detected: d, partly: p, missed: m }).collect();
+        let by_kind = kinds
+            .into_iter()
+            .map(|(kind, (n, d, p, m))| KindRow {
+                kind,
+                scenarios: n,
+                detected: d,
+                partly: p,
+                missed: m,
+            })
+            .collect();
         Report {
             scenarios,
             by_kind,
@@ -223,15 +261,25 @@ impl Report {
 
     /// Threshold violations (empty: pass). Missing a required type always fails.
     pub fn violations(&self, g: &Gate) -> Vec<String> {
-        let mut v: Vec<String> = self.missed_required.iter().map(|m| format!("missed required detection {m}")).collect();
+        let mut v: Vec<String> = self
+            .missed_required
+            .iter()
+            .map(|m| format!("missed required detection {m}"))
+            .collect();
         if let Some(p) = g.min_precision.filter(|p| self.precision < *p) {
             v.push(format!("precision {:.3} below {p}", self.precision));
         }
         if let Some(r) = g.min_recall.filter(|r| self.recall < *r) {
             v.push(format!("recall {:.3} below {r}", self.recall));
         }
-        if let Some(m) = g.max_false_positives.filter(|m| self.false_positives.len() as u64 > *m) {
-            v.push(format!("{} false positives (at most {m} allowed)", self.false_positives.len()));
+        if let Some(m) = g
+            .max_false_positives
+            .filter(|m| self.false_positives.len() as u64 > *m)
+        {
+            v.push(format!(
+                "{} false positives (at most {m} allowed)",
+                self.false_positives.len()
+            ));
         }
         v
     }
@@ -240,28 +288,66 @@ impl Report {
     pub fn render(&self) -> String {
         let mut o = String::new();
         let lat = |l: Option<i64>| l.map_or("-".to_string(), |s| format!("{s}s"));
-        let _ = writeln!(o, "Per finding type{:<34} expected detected missed findings false+  median latency", "");
+        let _ = writeln!(
+            o,
+            "Per finding type{:<34} expected detected missed findings false+  median latency",
+            ""
+        );
         for t in &self.by_type {
-            let name = if t.required { format!("{} (required)", t.finding_type) } else { t.finding_type.clone() };
-            let _ = writeln!(o, "  {name:<48} {:>8} {:>8} {:>6} {:>8} {:>6}  {:>14}", t.expected, t.detected, t.expected - t.detected, t.findings, t.false_positives, lat(t.median_latency_seconds));
+            let name = if t.required {
+                format!("{} (required)", t.finding_type)
+            } else {
+                t.finding_type.clone()
+            };
+            let _ = writeln!(
+                o,
+                "  {name:<48} {:>8} {:>8} {:>6} {:>8} {:>6}  {:>14}",
+                t.expected,
+                t.detected,
+                t.expected - t.detected,
+                t.findings,
+                t.false_positives,
+                lat(t.median_latency_seconds)
+            );
         }
-        let _ = writeln!(o, "\nPer scenario kind{:<19} scenarios detected partly missed", "");
+        let _ = writeln!(
+            o,
+            "\nPer scenario kind{:<19} scenarios detected partly missed",
+            ""
+        );
         for k in &self.by_kind {
-            let _ = writeln!(o, "  {:<34} {:>9} {:>8} {:>6} {:>6}", k.kind, k.scenarios, k.detected, k.partly, k.missed);
+            let _ = writeln!(
+                o,
+                "  {:<34} {:>9} {:>8} {:>6} {:>6}",
+                k.kind, k.scenarios, k.detected, k.partly, k.missed
+            );
         }
         let _ = writeln!(o, "\nScenarios");
         for s in &self.scenarios {
             for t in &s.types {
-                let state = if t.detected { format!("detected  +{}", lat(t.latency_seconds)) } else { "MISSED".to_string() };
+                let state = if t.detected {
+                    format!("detected  +{}", lat(t.latency_seconds))
+                } else {
+                    "MISSED".to_string()
+                };
                 let _ = writeln!(o, "  {:<34} {:<50} {state}", s.id, t.finding_type);
             }
             if !s.also_matched.is_empty() {
-                let _ = writeln!(o, "  {:<34} also matched: {}", s.id, s.also_matched.join(", "));
+                let _ = writeln!(
+                    o,
+                    "  {:<34} also matched: {}",
+                    s.id,
+                    s.also_matched.join(", ")
+                );
             }
         }
         let _ = writeln!(o, "\nFalse positives: {}", self.false_positives.len());
         for f in self.false_positives.iter().take(50) {
-            let _ = writeln!(o, "  {} {} {} key {} from {} at {}", f.id, f.finding_type, f.severity, f.access_key_id, f.source_ip, f.first_seen);
+            let _ = writeln!(
+                o,
+                "  {} {} {} key {} from {} at {}",
+                f.id, f.finding_type, f.severity, f.access_key_id, f.source_ip, f.first_seen
+            );
         }
         let _ = writeln!(
             o,

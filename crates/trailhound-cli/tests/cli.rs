@@ -1,0 +1,169 @@
+//! The command line as a user meets it: exit codes, configuration errors, a newer ip-ranges file,
+//! stdin.
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{repo, scan, tempdir};
+
+fn fixture(name: &str) -> Vec<PathBuf> {
+    let dir = repo().join("tests/fixtures").join(name);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            !matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("md" | "toml" | "jsonl")
+            ) && !p.ends_with("expect.json")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn trailhound(args: &[&str], paths: &[PathBuf]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trailhound"))
+        .args(args)
+        .args(paths)
+        .arg("--no-progress")
+        .output()
+        .expect("run")
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let inputs = fixture("exfil_outside_aws");
+    assert_eq!(
+        trailhound(&["scan", "--format", "jsonl", "--fail-on", "high"], &inputs)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        trailhound(
+            &["scan", "--format", "jsonl", "--fail-on", "critical"],
+            &inputs
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    assert_eq!(
+        trailhound(&["scan", "--format", "jsonl"], &inputs)
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn bad_config_names_the_line_and_exits_2() {
+    let dir = tempdir("badconfig");
+    let cfg = dir.join("trailhound.toml");
+    std::fs::write(
+        &cfg,
+        "[organization]\naccounts = [\"111111111111\"]\n\n[state]\nttl = \"6h\"\ntll = \"1h\"\n",
+    )
+    .expect("write");
+    let out = trailhound(
+        &["scan", "--config", cfg.to_str().expect("utf-8")],
+        &fixture("exfil_outside_aws"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("line 6") && err.contains("tll") && err.contains("trailhound.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_newer_ip_ranges_file_replaces_the_bundled_aws_ranges() {
+    let inputs = fixture("exfil_inside_aws_other_account");
+    let bundled = scan(&inputs, &[]);
+    assert!(
+        bundled
+            .parsed()
+            .iter()
+            .all(|f| f["type"] == "InstanceCredentialExfiltration.InsideAWS"),
+        "{}",
+        bundled.findings
+    );
+    // A ranges file in AWS's format that no longer lists the attacker's addresses: they are outside AWS now.
+    let dir = tempdir("ipranges");
+    let file = dir.join("ip-ranges.json");
+    std::fs::write(
+        &file,
+        r#"{"syncToken":"1","createDate":"2026-11-20-00-00-00","prefixes":[{"ip_prefix":"44.192.0.0/11","region":"us-east-1","service":"EC2","network_border_group":"us-east-1"},{"ip_prefix":"3.224.0.0/12","region":"us-east-1","service":"EC2","network_border_group":"us-east-1"}],"ipv6_prefixes":[]}"#,
+    )
+    .expect("write");
+    let custom = scan(
+        &inputs,
+        &["--aws-ip-ranges".into(), file.display().to_string()],
+    );
+    let types: Vec<String> = custom
+        .parsed()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(!types.is_empty());
+    assert_ne!(
+        custom.findings, bundled.findings,
+        "the ranges file was not used"
+    );
+    std::fs::write(&file, b"{\"prefixes\": 7}").expect("write");
+    let out = trailhound(
+        &["scan", "--aws-ip-ranges", file.to_str().expect("utf-8")],
+        &inputs,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ip-ranges"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn stdin_gives_the_same_findings_as_files() {
+    let inputs = fixture("ndjson_timestamp");
+    let files = scan(&inputs, &[]);
+    let mut bytes = Vec::new();
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(&inputs[0])
+        .expect("export dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    parts.sort();
+    for p in parts {
+        let raw = std::fs::read(&p).expect("read");
+        let mut text = Vec::new();
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text)
+                .expect("gunzip");
+        } else {
+            text = raw;
+        }
+        bytes.extend(text);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailhound"))
+        .args(["scan", "-", "--format", "jsonl", "--no-progress"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("feed stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), files.findings);
+}
