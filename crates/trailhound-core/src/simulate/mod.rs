@@ -99,7 +99,7 @@ impl Default for Settings {
             format: Format::S3,
             start: 1_791_158_400,
             gzip_level: 1,
-            digests: true,
+            digests: false,
             rounds: None,
         }
     }
@@ -228,6 +228,7 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
     out.finish()?;
     let manifest = manifest::build(&w, &out.stats, end);
     out.truth.finish(&manifest)?;
+    write_config(s, &w.org)?;
     let scenarios = out
         .truth
         .scenarios
@@ -243,6 +244,25 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
         start,
         end,
     })
+}
+
+/// `ground-truth/trailhound.toml`: a scan configuration naming the organisation's accounts (what a
+/// real deployment would configure), so `AffiliatedAccount` can be told from `InsideAWS`.
+fn write_config(s: &Settings, org: &Org) -> io::Result<()> {
+    let accounts: Vec<String> = org
+        .accounts
+        .iter()
+        .map(|a| format!("\"{}\"", a.id))
+        .collect();
+    let text = format!(
+        "# Scan configuration for this simulation (organisation {}): its member accounts.\n# trailhound scan {}/AWSLogs --config {}/{}/trailhound.toml\n[organization]\naccounts = [{}]\n",
+        org.id,
+        s.out.display(),
+        s.out.display(),
+        truth::DIR,
+        accounts.join(", ")
+    );
+    std::fs::write(s.out.join(truth::DIR).join("trailhound.toml"), text)
 }
 
 /// The first minutes: NAT gateways and VPC endpoints, then the initial fleet (a quarter already running
