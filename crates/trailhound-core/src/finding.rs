@@ -147,6 +147,71 @@ pub struct Finding {
     /// Enrichment of the evidence actions (access level, MITRE, risks), filled in by the pipeline.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence_enrichment: Vec<crate::enrich::ActionFacts>,
+    /// Where the session behind the evidence began (role chains and what they did next).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ChainOrigin>,
+    /// Every credential issuance from the origin to the session behind the evidence, first first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainHop>,
+    /// The finding this one follows from (the exfiltration, chain or attack tool the session descends
+    /// from), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_finding_id: Option<String>,
+}
+
+/// Where a chain of sessions began (SPEC §2.2: an IAM user's long-term key, an EC2 instance, a
+/// SAML/OIDC federation, an AWS service).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChainOrigin {
+    /// `iam_user`, `root`, `ec2_instance`, `saml_federation`, `web_identity_federation`,
+    /// `aws_service` or `unknown` (a session that began before the input).
+    pub kind: &'static str,
+    /// Who: the user ARN, the instance id, the federated role, the service, or the caller ARN.
+    pub principal: String,
+    /// The origin's own credential (`AKIA…` key, instance key), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The instance, for instance credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The origin's account.
+    pub account_id: String,
+    /// Where the chain began: the source address of the first issuance.
+    pub source_ip: String,
+    /// `sourceIdentity` set on the chain (the person behind it), when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+}
+
+/// One credential issuance on a chain (`AssumeRole*`, `GetSessionToken`, `GetFederationToken`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChainHop {
+    /// The STS call, e.g. `AssumeRole`.
+    pub via: &'static str,
+    /// The role assumed (none for `GetSessionToken` / `GetFederationToken`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The account of the role (or of the caller, for session tokens).
+    pub account_id: String,
+    /// `roleSessionName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// When.
+    pub time: String,
+    /// Where the call came from.
+    pub source_ip: String,
+    /// The caller's user agent.
+    pub user_agent: String,
+    /// The credential the call used (none for federation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_access_key_id: Option<String>,
+    /// The credential it issued.
+    pub access_key_id: String,
+    /// `sourceIdentity` of the call, when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    /// The call's event ids (a cross-account call is logged in both accounts).
+    pub event_ids: Vec<String>,
 }
 
 /// Source-address context of a finding: ranges, configuration, and what CloudTrail showed.

@@ -132,6 +132,18 @@ impl<K: Hash + Eq, V> Keyed<K, V> {
         self.map.is_empty()
     }
 
+    /// Bytes this map holds: its table (capacity × entry size, plus control bytes) and what
+    /// `heap` says each key and value owns on the heap.
+    pub fn bytes(&self, heap: impl Fn(&K, &V) -> usize) -> usize {
+        let table = self.map.capacity() * (std::mem::size_of::<(K, Entry<V>)>() + 1);
+        table
+            + self
+                .map
+                .iter()
+                .map(|(k, e)| heap(k, &e.value))
+                .sum::<usize>()
+    }
+
     /// Evictions so far.
     pub fn evictions(&self) -> Evictions {
         self.evictions

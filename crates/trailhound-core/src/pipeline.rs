@@ -148,6 +148,11 @@ impl Engine {
         }
     }
 
+    /// Bytes of tracked state now (see [`crate::track::Tracker::state_bytes`]).
+    pub fn state_bytes(&self) -> crate::track::StateBytes {
+        self.tracker.state_bytes()
+    }
+
     /// Ends the run: flushes the window and returns the findings in output order, and the summary.
     pub fn finish(mut self) -> (Vec<Finding>, Summary) {
         let Engine {

@@ -25,7 +25,12 @@ use trailhound_core::ranges::Ranges;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A directory of CloudTrail files (e.g. `trailhound simulate --out DIR --events 1000000`).
-    pub dir: PathBuf,
+    #[arg(required_unless_present = "instances")]
+    pub dir: Option<PathBuf>,
+    /// Instead: measure tracked state — launch this many instances (EC2 AssumeRole, then calls
+    /// from their addresses) and report resident memory per instance.
+    #[arg(long)]
+    pub instances: Option<usize>,
     /// Repetitions per measurement (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
@@ -39,7 +44,11 @@ const BATCH: usize = 64;
 
 /// Runs `bench`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (inputs, _) = input::discover(std::slice::from_ref(&args.dir));
+    if let Some(n) = args.instances {
+        return state(n);
+    }
+    let dir = args.dir.clone().unwrap_or_default();
+    let (inputs, _) = input::discover(std::slice::from_ref(&dir));
     let mut files: Vec<(Arc<str>, Vec<u8>)> = Vec::new();
     for i in inputs.iter().filter(|i| !i.digest) {
         if let Origin::File(p) = &i.origin {
@@ -63,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         events,
         mb(compressed),
         mb(raw_bytes),
-        args.dir.display()
+        dir.display()
     );
     println!(
         "machine: {} cores, {}; median of {} runs",
@@ -231,4 +240,72 @@ fn pipeline_once(files: &[(Arc<str>, Vec<u8>)], with_enrich: bool) -> (u64, Stri
         summary.events_read,
         format!("{} findings, digest {}", findings.len(), &digest[..12]),
     )
+}
+
+/// Resident set size of this process in bytes (Linux `/proc/self/status`).
+fn rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Tracked-state memory: `n` instances, each launched by the EC2 service's AssumeRole (two keys)
+/// and calling from its own address, kept alive within the TTL.
+fn state(n: usize) -> Result<ExitCode> {
+    let mut engine = Engine::new(Settings::default(), Ranges::builtin(), Box::new(|_| {}));
+    let before = rss().context("cannot read /proc/self/status")?;
+    let name: Arc<str> = "synthetic".into();
+    let mut batch = String::new();
+    for i in 0..n {
+        let id = format!("i-{i:017x}");
+        let (k1, k2) = (
+            format!("ASIA{:016X}", 2 * i),
+            format!("ASIA{:016X}", 2 * i + 1),
+        );
+        let ip = format!("3.{}.{}.{}", 224 + (i >> 16) % 16, (i >> 8) & 255, i & 255);
+        let t = |s: usize| {
+            format!(
+                "2024-03-05T{:02}:{:02}:{:02}Z",
+                10 + s / 3600,
+                s / 60 % 60,
+                s % 60
+            )
+        };
+        for (k, sec) in [(&k1, 0), (&k2, 1)] {
+            batch.push_str(&format!(
+                r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}},"eventTime":"{}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","sourceIPAddress":"ec2.amazonaws.com","userAgent":"ec2.amazonaws.com","requestParameters":{{"roleArn":"arn:aws:iam::123456789012:role/web-tier","roleSessionName":"{id}"}},"responseElements":{{"credentials":{{"accessKeyId":"{k}","sessionToken":"x","expiration":"2024-03-05T18:00:00Z"}}}},"eventID":"a{i}-{sec}","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}}"#,
+                t(i % 3000 + sec)
+            ));
+            batch.push('\n');
+        }
+        batch.push_str(&format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/web-tier/{id}","accountId":"123456789012","accessKeyId":"{k2}","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::123456789012:role/web-tier"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"{}","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"aws-sdk-java/2.25.1 Linux/5.10 OpenJDK_64-Bit_Server_VM/17","eventID":"c{i}","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}}"#,
+            t(i % 3000 + 5)
+        ));
+        batch.push('\n');
+        if batch.len() > 8 << 20 || i + 1 == n {
+            let (mut reader, gzip) =
+                input::sniff(io::Cursor::new(std::mem::take(&mut batch).into_bytes()));
+            engine.feed(Decoded::decode(&name, &mut reader, gzip, false));
+        }
+    }
+    let after = rss().context("cannot read /proc/self/status")?;
+    let b = engine.state_bytes();
+    let (_, summary) = engine.finish();
+    let per = |x: usize| x as f64 / n.max(1) as f64;
+    println!("tracked instances: {} (of {n})", summary.instances_tracked);
+    println!(
+        "state per instance: {:.0} bytes instance record + {:.0} key index (2 keys) + {:.0} address owners = {:.0} bytes",
+        per(b.instances),
+        per(b.keys),
+        per(b.addresses),
+        per(b.instances + b.keys + b.addresses)
+    );
+    println!(
+        "resident memory: {:.1} MiB before, {:.1} MiB with {n} instances tracked (includes the reorder window and de-dup ids)",
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0
+    );
+    Ok(ExitCode::SUCCESS)
 }

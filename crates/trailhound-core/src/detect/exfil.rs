@@ -135,9 +135,7 @@ impl Draft {
 
 fn lock_evidence(lock: &Lock) -> Evidence {
     let mut e = Evidence::default();
-    for (t, id) in &lock.events {
-        e.add_parts(*t, id, None, &lock.user_agent);
-    }
+    e.add_parts(lock.at, &lock.first_event, None, &lock.user_agent);
     e.count = lock.count;
     e.last = e.last.max(lock.last);
     e
@@ -229,6 +227,9 @@ fn draft(
             revoke_policy: None,
         },
         evidence_enrichment: Vec::new(),
+        origin: None,
+        chain: Vec::new(),
+        parent_finding_id: None,
     };
     Draft {
         finding,

@@ -155,6 +155,9 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     v.get(v.len() / 2).copied()
 }
 
+/// Per type while aggregating: expected, detected, matching finding ids, false positives, latencies.
+type TypeAcc = (u64, u64, BTreeSet<String>, u64, Vec<i64>);
+
 /// Thresholds for the exit code.
 #[derive(Clone, Debug, Default)]
 pub struct Gate {
@@ -181,8 +184,7 @@ impl Report {
                 .iter()
                 .any(|r| r == t || (r.ends_with('*') && t.starts_with(r.trim_end_matches('*'))))
         };
-        let mut types: BTreeMap<String, (u64, u64, BTreeSet<String>, u64, Vec<i64>)> =
-            BTreeMap::new();
+        let mut types: BTreeMap<String, TypeAcc> = BTreeMap::new();
         let mut kinds: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
         let (mut expected, mut detected, mut req, mut req_det, mut missed_required) =
             (0, 0, 0, 0, vec![]);

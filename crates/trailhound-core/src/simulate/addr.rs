@@ -198,9 +198,9 @@ mod tests {
             let (ip, _) = hostile(&mut rng);
             assert!(OUTSIDE.iter().any(|(_, p)| inside(ip, p)));
         }
-        for i in 0..CLOUD.len() {
+        for (i, (.., prefix)) in CLOUD.iter().enumerate() {
             let (ip, ..) = cloud(&mut rng, i);
-            assert!(inside(ip, CLOUD[i].2));
+            assert!(inside(ip, prefix));
         }
     }
 

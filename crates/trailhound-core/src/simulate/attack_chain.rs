@@ -119,7 +119,7 @@ fn chain(
             Some(&label),
         );
         t += w.rng.range(5, 90);
-        cred = Cred::Sess(target, None);
+        cred = Cred::Sess(Box::new(target), None);
         from = to;
     }
     act(

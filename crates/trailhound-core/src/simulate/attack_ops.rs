@@ -15,7 +15,7 @@ use super::world::{call, Call, World};
 /// A credential in an attacker's hands.
 pub(crate) enum Cred {
     /// A role session (stolen instance credentials carry `delivery`), with the stolen instance's id.
-    Sess(Owned, Option<String>),
+    Sess(Box<Owned>, Option<String>),
     /// An IAM user's leaked long-term key (user index).
     User(usize),
 }
@@ -239,6 +239,7 @@ pub(crate) fn act(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn begin(
     w: &World,
     out: &mut Out,
@@ -274,7 +275,7 @@ pub(crate) fn stolen(w: &World, i: usize, t: i64, v1: bool) -> Cred {
     let inst = &w.insts[i];
     let key = inst.key(t, v1).clone();
     Cred::Sess(
-        inst.owned(&w.org, &key, if v1 { "1.0" } else { "2.0" }),
+        Box::new(inst.owned(&w.org, &key, if v1 { "1.0" } else { "2.0" })),
         Some(inst.id.clone()),
     )
 }

@@ -72,11 +72,15 @@ pub(crate) fn plans(rng: &mut Rng, start: i64, end: i64, rounds: usize) -> Vec<P
 }
 
 /// A running instance that has been calling for a while, of a group matching `pred`.
-fn victim(w: &mut World, t: i64, pred: impl Fn(&super::org::Spec, Kind) -> bool) -> Option<usize> {
+fn victim(
+    w: &mut World,
+    t: i64,
+    pred: impl Fn(&super::org::Spec, Kind, usize) -> bool,
+) -> Option<usize> {
     let mut pool = vec![];
     for (g, live) in w.live.iter().enumerate() {
         let grp = &w.org.groups[g];
-        if !pred(&SPECS[grp.spec], w.org.accounts[grp.acct].kind) {
+        if !pred(&SPECS[grp.spec], w.org.accounts[grp.acct].kind, grp.acct) {
             continue;
         }
         pool.extend(live.iter().copied().filter(|i| {
@@ -87,6 +91,7 @@ fn victim(w: &mut World, t: i64, pred: impl Fn(&super::org::Spec, Kind) -> bool)
     (!pool.is_empty()).then(|| pool[w.rng.index(pool.len())])
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scenario(
     w: &World,
     p: &Plan,
@@ -120,9 +125,9 @@ fn scenario(
 /// Runs scenario `plan` at `t`.
 pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Plan) {
     let kind = KINDS[plan.kind];
-    let any = |_: &super::org::Spec, _: Kind| true;
+    let any = |_: &super::org::Spec, _: Kind, _: usize| true;
     let not_isolated =
-        |sp: &super::org::Spec, _: Kind| sp.mode != Mode::Isolated && sp.app != "jenkins";
+        |sp: &super::org::Spec, _: Kind, _: usize| sp.mode != Mode::Isolated && sp.app != "jenkins";
     match kind {
         "exfil-outside-aws"
         | "exfil-other-cloud"
@@ -197,10 +202,7 @@ pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Pl
         "exfil-affiliated-account" => {
             let Some(i) = victim(w, t, any) else { return };
             let victim_acct = w.org.groups[w.insts[i].group].acct;
-            let Some(host) = victim(w, t, |sp, k| {
-                sp.mode != Mode::Public && k != Kind::Management
-            })
-            .filter(|h| w.org.groups[w.insts[*h].group].acct != victim_acct) else {
+            let Some(host) = victim(w, t, |_, _, a| a != victim_acct) else {
                 return;
             };
             let host_acct = w.org.groups[w.insts[host].group].acct;
@@ -344,7 +346,7 @@ fn steal_and_use(
     let (acct, region) = (g.acct, g.region);
     let key = inst.key(t, v1).clone();
     let cred = Cred::Sess(
-        inst.owned(&w.org, &key, if v1 { "1.0" } else { "2.0" }),
+        Box::new(inst.owned(&w.org, &key, if v1 { "1.0" } else { "2.0" })),
         Some(inst.id.clone()),
     );
     let sc = scenario(

@@ -27,7 +27,7 @@ pub(crate) enum By {
 /// A resolved caller: a role session (with `invokedBy`) or an IAM user.
 pub(crate) enum Caller {
     /// A role session.
-    Session(Owned, Option<&'static str>),
+    Session(Box<Owned>, Option<&'static str>),
     /// An IAM user (index).
     User(usize),
 }
@@ -49,7 +49,7 @@ pub(crate) fn resolve(
             let mut s = Owned::new(&w.org, &mut w.rng, role, "AutoScaling", t - 1800);
             s.key.clear();
             (
-                Caller::Session(s, Some("autoscaling.amazonaws.com")),
+                Caller::Session(Box::new(s), Some("autoscaling.amazonaws.com")),
                 "autoscaling.amazonaws.com".into(),
                 &clients::AUTOSCALING,
             )
@@ -81,7 +81,7 @@ pub(crate) fn resolve(
                 .map(|x| x.ips[0].clone())
                 .unwrap_or_default();
             let s = Owned::new(&w.org, &mut w.rng, role, &email, t - 900);
-            (Caller::Session(s, None), ip, &clients::TERRAFORM)
+            (Caller::Session(Box::new(s), None), ip, &clients::TERRAFORM)
         }
     }
 }
@@ -203,9 +203,9 @@ pub(crate) fn run_instances(
         }
         let _ = write!(
             resp,
-            "{{\"instanceId\":\"{}\",\"imageId\":\"{}\",\"currentInstanceBootMode\":\"uefi\",\"instanceState\":{{\"code\":0,\"name\":\"pending\"}},\"privateDnsName\":\"{dns}\",\"amiLaunchIndex\":{k},\"productCodes\":{{}},\"instanceType\":\"{}\",\"launchTime\":{ms},\"placement\":{{\"availabilityZone\":\"{az}\",\"tenancy\":\"default\"}},\"monitoring\":{{\"state\":\"disabled\"}},\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"privateIpAddress\":\"{}\",\"stateReason\":{{\"code\":\"pending\",\"message\":\"pending\"}},\"architecture\":\"x86_64\",\"rootDeviceType\":\"ebs\",\"rootDeviceName\":\"/dev/xvda\",\"blockDeviceMapping\":{{}},\"virtualizationType\":\"hvm\",\"hypervisor\":\"xen\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"sourceDestCheck\":true,\"networkInterfaceSet\":{{\"items\":[{{\"networkInterfaceId\":\"{}\",\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"ownerId\":\"{account}\",\"status\":\"in-use\",\"macAddress\":\"{}:{}:{}:{}:{}:{}\",\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"sourceDestCheck\":true,\"interfaceType\":\"interface\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"attachment\":{{\"attachmentId\":\"eni-attach-0{}\",\"deviceIndex\":0,\"networkCardIndex\":0,\"status\":\"attaching\",\"attachTime\":{ms},\"deleteOnTermination\":true}},\"privateIpAddressesSet\":{{\"item\":[{{\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"primary\":true}}]}},\"ipv6AddressesSet\":{{}},\"tagSet\":{{}}}}]}},\"iamInstanceProfile\":{{\"arn\":\"arn:aws:iam::{account}:instance-profile/{}\",\"id\":\"{}\"}},\"ebsOptimized\":false,\"enaSupport\":true,\"cpuOptions\":{{\"coreCount\":1,\"threadsPerCore\":2}},\"capacityReservationSpecification\":{{\"capacityReservationPreference\":\"open\"}},\"hibernationOptions\":{{\"configured\":false}},\"enclaveOptions\":{{\"enabled\":false}},\"metadataOptions\":{{\"state\":\"pending\",\"httpTokens\":\"{}\",\"httpPutResponseHopLimit\":2,\"httpEndpoint\":\"enabled\",\"httpProtocolIpv4\":\"enabled\",\"httpProtocolIpv6\":\"disabled\",\"instanceMetadataTags\":\"disabled\"}},\"maintenanceOptions\":{{\"autoRecovery\":\"default\"}},\"privateDnsNameOptions\":{{\"hostnameType\":\"ip-name\",\"enableResourceNameDnsARecord\":false,\"enableResourceNameDnsAAAARecord\":false}}}}",
+            "{{\"instanceId\":\"{}\",\"imageId\":\"{}\",\"currentInstanceBootMode\":\"uefi\",\"instanceState\":{{\"code\":0,\"name\":\"pending\"}},\"privateDnsName\":\"{dns}\",\"amiLaunchIndex\":{k},\"productCodes\":{{}},\"instanceType\":\"{}\",\"launchTime\":{ms},\"placement\":{{\"availabilityZone\":\"{az}\",\"tenancy\":\"default\"}},\"monitoring\":{{\"state\":\"disabled\"}},\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"privateIpAddress\":\"{}\",\"stateReason\":{{\"code\":\"pending\",\"message\":\"pending\"}},\"architecture\":\"x86_64\",\"rootDeviceType\":\"ebs\",\"rootDeviceName\":\"/dev/xvda\",\"blockDeviceMapping\":{{}},\"virtualizationType\":\"hvm\",\"hypervisor\":\"xen\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"sourceDestCheck\":true,\"networkInterfaceSet\":{{\"items\":[{{\"networkInterfaceId\":\"{}\",\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"ownerId\":\"{account}\",\"status\":\"in-use\",\"macAddress\":\"{}:{}:{}:{}:{}:1e\",\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"sourceDestCheck\":true,\"interfaceType\":\"interface\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"attachment\":{{\"attachmentId\":\"eni-attach-0{}\",\"deviceIndex\":0,\"networkCardIndex\":0,\"status\":\"attaching\",\"attachTime\":{ms},\"deleteOnTermination\":true}},\"privateIpAddressesSet\":{{\"item\":[{{\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"primary\":true}}]}},\"ipv6AddressesSet\":{{}},\"tagSet\":{{}}}}]}},\"iamInstanceProfile\":{{\"arn\":\"arn:aws:iam::{account}:instance-profile/{}\",\"id\":\"{}\"}},\"ebsOptimized\":false,\"enaSupport\":true,\"cpuOptions\":{{\"coreCount\":1,\"threadsPerCore\":2}},\"capacityReservationSpecification\":{{\"capacityReservationPreference\":\"open\"}},\"hibernationOptions\":{{\"configured\":false}},\"enclaveOptions\":{{\"enabled\":false}},\"metadataOptions\":{{\"state\":\"pending\",\"httpTokens\":\"{}\",\"httpPutResponseHopLimit\":2,\"httpEndpoint\":\"enabled\",\"httpProtocolIpv4\":\"enabled\",\"httpProtocolIpv6\":\"disabled\",\"instanceMetadataTags\":\"disabled\"}},\"maintenanceOptions\":{{\"autoRecovery\":\"default\"}},\"privateDnsNameOptions\":{{\"hostnameType\":\"ip-name\",\"enableResourceNameDnsARecord\":false,\"enableResourceNameDnsAAAARecord\":false}}}}",
             inst.id, g.ami, spec.itype, subnet.id, net.vpc, inst.private_ip, net.sg, inst.eni, subnet.id, net.vpc,
-            &m[0..2], &m[2..4], &m[4..6], &m[6..8], &m[8..10], "1e",
+            &m[0..2], &m[2..4], &m[4..6], &m[6..8], &m[8..10],
             inst.private_ip, net.sg, attach.as_str(), inst.private_ip, role.name, profile_id.as_str(),
             if inst.v1_app { "optional" } else { "required" }
         );

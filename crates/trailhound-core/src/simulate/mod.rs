@@ -125,7 +125,7 @@ pub struct Summary {
 }
 
 /// Rough events per hour per instance, per service slot unit, per person, at scale 1 (measured).
-const PER_INSTANCE: f64 = 1.15;
+const PER_INSTANCE: f64 = 1.27;
 const PER_UNIT: f64 = 3.2;
 
 /// Runs the simulation described by `s`, writing logs and ground truth under `s.out`.
@@ -255,10 +255,8 @@ fn write_config(s: &Settings, org: &Org) -> io::Result<()> {
         .map(|a| format!("\"{}\"", a.id))
         .collect();
     let text = format!(
-        "# Scan configuration for this simulation (organisation {}): its member accounts.\n# trailhound scan {}/AWSLogs --config {}/{}/trailhound.toml\n[organization]\naccounts = [{}]\n",
+        "# Scan configuration for this simulation (organisation {}): its member accounts.\n# From the output directory: trailhound scan AWSLogs --config {}/trailhound.toml\n[organization]\naccounts = [{}]\n",
         org.id,
-        s.out.display(),
-        s.out.display(),
         truth::DIR,
         accounts.join(", ")
     );

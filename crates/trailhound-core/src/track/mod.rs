@@ -13,8 +13,9 @@
 //! * Everything expires after `ttl` of idle event time (`Keyed`).
 mod net;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
@@ -95,14 +96,11 @@ pub struct Lock {
     pub count: u64,
     /// The key first used from it.
     pub key: CompactString,
-    /// Evidence: the first few (time, event id).
-    pub events: Vec<(EventTime, CompactString)>,
-    /// User agent of the first call.
-    pub user_agent: CompactString,
+    /// Evidence: the first call's event id (the count is exact).
+    pub first_event: Box<str>,
+    /// User agent of the first call (interned).
+    pub user_agent: Arc<str>,
 }
-
-/// Evidence ids kept per lock (the count is exact).
-const LOCK_EVIDENCE: usize = 8;
 
 /// What is known about one instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,8 +109,8 @@ pub struct Instance {
     pub account: CompactString,
     /// Region (from the EC2 service's AssumeRole or RunInstances).
     pub region: Option<CompactString>,
-    /// Role (`arn:aws:iam::…:role/…`).
-    pub role_arn: Option<CompactString>,
+    /// Role (`arn:aws:iam::…:role/…`), interned: instances share roles.
+    pub role_arn: Option<Arc<str>>,
     /// Expected addresses (other than the lock).
     pub addrs: Vec<Learned>,
     /// First-use lock.
@@ -239,6 +237,17 @@ pub struct KeyInfo {
     pub issued: bool,
 }
 
+/// Bytes of tracked state, by index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateBytes {
+    /// Instance records (with their locks and learned addresses).
+    pub instances: usize,
+    /// The issued-key index.
+    pub keys: usize,
+    /// Address facts: interfaces, allocations, owners.
+    pub addresses: usize,
+}
+
 /// State sizes and evictions, for the summary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrackStats {
@@ -252,10 +261,14 @@ pub struct TrackStats {
     pub mid_stream: u64,
 }
 
+/// How long an issued key stays indexed without use.
+const KEY_TTL: i64 = 2 * crate::time::HOUR;
+
 /// The tracker.
 pub struct Tracker {
     keys: Keyed<CompactString, KeyInfo>,
-    instances: Keyed<CompactString, Instance>,
+    /// Boxed: the table stays small (its load factor multiplies entry size) and moves stay cheap.
+    instances: Keyed<CompactString, Box<Instance>>,
     enis: Keyed<CompactString, CompactString>,
     eni_addrs: Keyed<CompactString, Vec<IpAddr>>,
     allocations: Keyed<CompactString, IpAddr>,
@@ -263,6 +276,30 @@ pub struct Tracker {
     accounts: BTreeSet<CompactString>,
     inventory: HashMap<CompactString, Vec<IpAddr>>,
     mid_stream: u64,
+    strings: Interner,
+}
+
+/// Shares repeated strings (role ARNs, user agents) between instances. Bounded: when full it
+/// starts over (strings already handed out stay valid).
+#[derive(Default)]
+struct Interner {
+    set: HashSet<Arc<str>>,
+}
+
+impl Interner {
+    const CAP: usize = 100_000;
+
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.set.get(s) {
+            return a.clone();
+        }
+        if self.set.len() >= Self::CAP {
+            self.set.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.set.insert(a.clone());
+        a
+    }
 }
 
 impl Tracker {
@@ -277,7 +314,9 @@ impl Tracker {
             inventory.entry(id.as_str().into()).or_default().push(*ip);
         }
         Tracker {
-            keys: Keyed::new(ttl, cap.saturating_mul(4)),
+            // Keys are indexed for two hours of idleness (about two refreshes); older instance keys
+            // are still recognised by their ARN session (the instance id) and `ec2RoleDelivery`.
+            keys: Keyed::new(ttl.min(KEY_TTL), cap.saturating_mul(4)),
             instances: Keyed::new(ttl, cap),
             enis: Keyed::new(long, cap.saturating_mul(2)),
             eni_addrs: Keyed::new(long, cap),
@@ -290,6 +329,7 @@ impl Tracker {
                 .collect(),
             inventory,
             mid_stream: 0,
+            strings: Interner::default(),
         }
     }
 
@@ -322,7 +362,7 @@ impl Tracker {
 
     /// The instance, if tracked and live at `now`.
     pub fn instance(&self, id: &str, now: EventTime) -> Option<&Instance> {
-        self.instances.peek(id, now)
+        self.instances.peek(id, now).map(|b| &**b)
     }
 
     /// What a key was issued to, if tracked.
@@ -333,6 +373,39 @@ impl Tracker {
     /// The account an address belongs to, when CloudTrail showed it.
     pub fn owner(&self, ip: IpAddr, now: EventTime) -> Option<&Owner> {
         self.owners.peek(&ip, now)
+    }
+
+    /// Bytes held by tracked state (tables and heap), by index (issue 6: the instance record is
+    /// budgeted at 512 bytes per tracked instance).
+    pub fn state_bytes(&self) -> StateBytes {
+        let s = |c: &CompactString| {
+            if c.is_heap_allocated() {
+                c.capacity()
+            } else {
+                0
+            }
+        };
+        let o = |c: &Option<CompactString>| c.as_ref().map_or(0, s);
+        let instance = |k: &CompactString, i: &Box<Instance>| {
+            std::mem::size_of::<Instance>()
+                + s(k)
+                + s(&i.account)
+                + o(&i.region)
+                + i.addrs.capacity() * std::mem::size_of::<Learned>()
+                + i.lock
+                    .as_ref()
+                    .map_or(0, |l| s(&l.key) + l.first_event.len())
+        };
+        StateBytes {
+            instances: self.instances.bytes(instance),
+            keys: self.keys.bytes(|k, v| s(k) + s(&v.instance)),
+            addresses: self.enis.bytes(|k, v| s(k) + s(v))
+                + self
+                    .eni_addrs
+                    .bytes(|k, v| s(k) + v.capacity() * std::mem::size_of::<IpAddr>())
+                + self.allocations.bytes(|k, _| s(k))
+                + self.owners.bytes(|_, v| s(&v.account)),
+        }
     }
 
     /// The account's own Elastic IPs and NAT gateway addresses (for findings; scans the owner map).
@@ -386,7 +459,7 @@ impl Tracker {
         let inventory = self.inventory.get(id);
         let (inst, fresh) = self
             .instances
-            .upsert(id.into(), now, || Instance::new(account));
+            .upsert(id.into(), now, || Box::new(Instance::new(account)));
         if fresh {
             for ip in inventory.into_iter().flatten() {
                 inst.learn(*ip, How::Inventory, now);
@@ -398,13 +471,14 @@ impl Tracker {
     /// The EC2 service's AssumeRole at launch or refresh: the key is this instance's.
     fn ec2_issued(&mut self, ev: &Event, instance: &str, key: &str, role_arn: Option<&str>) {
         let account = role_arn.and_then(arn_account).unwrap_or(ev.account());
+        let role = role_arn.map(|r| self.strings.get(r));
         let (inst, _) = self.upsert_instance(instance, account, ev.time);
         inst.issued_seen = true;
         if inst.region.is_none() && !ev.region.is_empty() {
             inst.region = Some(ev.region.clone());
         }
-        if let Some(role) = role_arn {
-            inst.role_arn = Some(role.into());
+        if role.is_some() {
+            inst.role_arn = role;
         }
         self.keys.upsert(key.into(), ev.time, || KeyInfo {
             instance: instance.into(),
@@ -433,10 +507,14 @@ impl Tracker {
         let account = id.account_id.as_deref().unwrap_or(ev.account()).to_owned();
         let (inst, fresh) = self.upsert_instance(&instance, &account, now);
         let mid_stream = fresh && !inst.issued_seen;
-        if inst.role_arn.is_none() {
-            inst.role_arn = id.issuer_arn.clone();
-        }
+        let needs_role = inst.role_arn.is_none();
         self.mid_stream += u64::from(mid_stream);
+        if let (true, Some(role)) = (needs_role, &id.issuer_arn) {
+            let role = self.strings.get(role);
+            if let Some(inst) = self.instances.get(instance.as_str(), now) {
+                inst.role_arn = Some(role);
+            }
+        }
         let (info, _) = self.keys.upsert(key.clone(), now, || KeyInfo {
             instance: instance.clone(),
             delivery: None,
@@ -518,9 +596,6 @@ impl Tracker {
             if lock.ip == ip {
                 lock.count += 1;
                 lock.last = lock.last.max(now);
-                if lock.events.len() < LOCK_EVIDENCE {
-                    lock.events.push((now, ev.event_id.clone()));
-                }
                 return Verdict::Expected(How::FirstUse);
             }
             return Verdict::Unexpected(Why::NotLock(lock.ip));
@@ -538,8 +613,8 @@ impl Tracker {
             last: now,
             count: 1,
             key: ev.identity.access_key_id.clone().unwrap_or_default(),
-            events: vec![(now, ev.event_id.clone())],
-            user_agent: ev.user_agent.clone(),
+            first_event: ev.event_id.as_str().into(),
+            user_agent: self.strings.get(&ev.user_agent),
         });
         let account = inst.account.clone();
         self.owners.upsert(ip, now, || Owner {

@@ -235,3 +235,39 @@ fn mid_stream_sessions_are_learned() {
             .issued_seen
     );
 }
+
+#[test]
+fn state_per_instance_fits_the_budget() {
+    // Each instance: launched (two keys), refreshed once (two more), calling from its address.
+    let mut r = Run::new();
+    let n = 2000;
+    for i in 0..n {
+        let id = format!("i-{i:017x}");
+        let t = |s: u32| format!("2024-03-05T1{}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60);
+        for (k, sec) in [(2 * i, i % 1000), (2 * i + 1, i % 1000 + 1)] {
+            let ev = assume(&t(sec), &format!("ASIA{k:016X}")).clone();
+            let mut ev = ev;
+            if let Detail::Issued(iss) = &mut ev.detail {
+                iss.session_name = Some(id.as_str().into());
+            }
+            r.verdict(ev);
+        }
+        let mut call = call(
+            &t(i % 1000 + 2),
+            &format!("ASIA{:016X}", 2 * i + 1),
+            &format!("3.225.{}.{}", i / 256, i % 256),
+            "",
+        );
+        call.identity.arn = Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/web/{id}").into());
+        assert_eq!(r.verdict(call), Some(Verdict::Locked));
+    }
+    let b = r.tracker.state_bytes();
+    let n = n as usize;
+    let (record, total) = (b.instances / n, (b.instances + b.keys + b.addresses) / n);
+    assert!(record <= 512, "instance record: {record} bytes ({b:?})");
+    assert!(
+        total <= 800,
+        "instance with its keys and address owner: {total} bytes ({b:?})"
+    );
+    assert_eq!(r.tracker.stats().instances, n as usize);
+}
