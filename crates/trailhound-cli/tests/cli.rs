@@ -167,3 +167,24 @@ fn stdin_gives_the_same_findings_as_files() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), files.findings);
 }
+
+#[test]
+fn ocsf_detection_findings_mirror_the_jsonl_findings() {
+    let inputs = fixture("exfil_outside_aws");
+    let jsonl = scan(&inputs, &[]).parsed();
+    let out = trailhound(&["scan", "--format", "ocsf"], &inputs);
+    let ocsf: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(ocsf.len(), jsonl.len());
+    for (o, f) in ocsf.iter().zip(&jsonl) {
+        assert_eq!(o["class_uid"], 2004);
+        assert_eq!(o["type_uid"], 200401);
+        assert_eq!(o["finding_info"]["uid"], f["id"]);
+        assert_eq!(o["finding_info"]["types"][0], f["type"]);
+        assert_eq!(o["severity_id"], 4, "high");
+        assert_eq!(o["src_endpoint"]["ip"], f["source_ip"]);
+        assert_eq!(o["unmapped"]["trailhound"], *f);
+    }
+}

@@ -20,6 +20,8 @@ pub enum Format {
     Table,
     /// One finding per line (JSON), for machines and SIEMs.
     Jsonl,
+    /// One OCSF 1.1 Detection Finding (class 2004) per line.
+    Ocsf,
 }
 
 /// Severity threshold for `--fail-on`.
@@ -97,6 +99,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 fn write_findings(out: &mut dyn Write, format: Format, findings: &[Finding]) -> io::Result<()> {
     match format {
         Format::Jsonl => sink::jsonl::write(out, findings),
+        Format::Ocsf => sink::ocsf::write(out, findings),
         Format::Table => sink::table::write(out, findings),
     }
 }
