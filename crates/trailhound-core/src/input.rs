@@ -175,7 +175,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, b"{}").unwrap();
         }
-        let (inputs, errors) = discover(&[dir.clone()]);
+        let (inputs, errors) = discover(std::slice::from_ref(&dir));
         assert!(errors.is_empty());
         let names: Vec<_> = inputs.iter().map(|i| i.origin.name()).collect();
         let pos = |p: &PathBuf| {

@@ -386,7 +386,7 @@ impl Tracker {
             }
         };
         let o = |c: &Option<CompactString>| c.as_ref().map_or(0, s);
-        let instance = |k: &CompactString, i: &Box<Instance>| {
+        let instance = |k: &CompactString, i: &Instance| {
             std::mem::size_of::<Instance>()
                 + s(k)
                 + s(&i.account)
@@ -397,7 +397,7 @@ impl Tracker {
                     .map_or(0, |l| s(&l.key) + l.first_event.len())
         };
         StateBytes {
-            instances: self.instances.bytes(instance),
+            instances: self.instances.bytes(|k, i| instance(k, i)),
             keys: self.keys.bytes(|k, v| s(k) + s(&v.instance)),
             addresses: self.enis.bytes(|k, v| s(k) + s(v))
                 + self

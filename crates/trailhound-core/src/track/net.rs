@@ -110,7 +110,7 @@ impl Tracker {
                             inst.lock = None;
                             inst.egress_known = false;
                             inst.addrs
-                                .retain(|l| !(l.how == How::Launch && !address::is_private(l.ip)));
+                                .retain(|l| l.how != How::Launch || address::is_private(l.ip));
                         }
                     }
                 }

@@ -269,5 +269,5 @@ fn state_per_instance_fits_the_budget() {
         total <= 800,
         "instance with its keys and address owner: {total} bytes ({b:?})"
     );
-    assert_eq!(r.tracker.stats().instances, n as usize);
+    assert_eq!(r.tracker.stats().instances, n);
 }
