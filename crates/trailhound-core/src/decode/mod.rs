@@ -6,19 +6,33 @@
 //! envelopes (`detail`), and a single pretty-printed event. Digest files are recognised and skipped.
 //!
 //! Invariants: a bad record never stops its file (the next line or record is read); a broken document
-//! keeps the records read before the break; every skip names its input and position and carries a
-//! reason that the run summary counts. Memory: NDJSON is read line by line (a line is capped at
-//! [`MAX_RECORD`]); a document (`Records` or array) is held whole, as CloudTrail files are small.
+//! keeps the records read before the break; a gzip stream cut short keeps what came before the cut,
+//! even inside a one-line log file; every skip names its input and position and carries a reason
+//! that the run summary counts. Concatenated documents (`cat *.json.gz`: CloudTrail files end without
+//! a newline) are read one after the other. A record with bytes that are not UTF-8 costs that record.
+//! Lines that are not CloudTrail before the first event are held back: if events follow, each is
+//! skipped as a bad line; if none do, the file is not CloudTrail (one file-level skip) — so one
+//! foreign line at the top of an NDJSON file cannot hide the file's events.
+//!
+//! Messages quote the bad value, made safe by [`safe_message`]: never a secret, never long.
+//! Memory: NDJSON is read line by line (a line is capped at [`MAX_RECORD`]); a document (`Records`
+//! or array) is held whole, as CloudTrail files are small (capped at [`MAX_DOCUMENT`]).
+mod message;
 mod net;
 mod record;
+mod stream;
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserializer as _;
 use serde_json::value::RawValue;
+
+pub use message::safe_message;
+use stream::{
+    is_incomplete, is_object, next_value_at, patch_utf8, read_line_capped, starts_with_records_key,
+    strip_bom, trim, Kind, LineRead,
+};
 
 use crate::event::Event;
 use record::{RawEvent, Shape};
@@ -127,13 +141,9 @@ impl Sink for Vec<Result<Event, Skip>> {
 
 /// Decodes one input. `gzip` says whether `reader` inflates, so that read errors can be told apart.
 pub fn decode(input: &Arc<str>, reader: &mut dyn BufRead, gzip: bool, sink: &mut dyn Sink) {
-    Decoder {
-        input: input.clone(),
-        gzip,
-        sink,
-        values: 0,
-    }
-    .run(reader);
+    let mut decoder = Decoder::new(input.clone(), gzip, sink);
+    decoder.run(reader, 0);
+    decoder.finish();
 }
 
 /// Decodes bytes already in memory (tests, fuzzing, stdin in batch).
@@ -142,30 +152,64 @@ pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
     decode(&input, &mut &bytes[..], false, sink);
 }
 
+/// Lines that are not CloudTrail held back before the first event (see [`Decoder::hold`]).
+const MAX_HELD: usize = 100;
+
 struct Decoder<'s> {
     input: Arc<str>,
     gzip: bool,
     sink: &'s mut dyn Sink,
-    /// Values (lines, documents) handled so far.
+    /// JSON values (lines, documents) handled so far.
     values: u64,
+    /// Events handed to the sink.
+    events: u64,
+    /// Lines before the first event that are not CloudTrail, held back.
+    held: Vec<Skip>,
+    /// What cut the document being decoded short (a read error, the size cap): reported instead of
+    /// the JSON error the cut causes.
+    cut: Option<(SkipReason, String)>,
+    /// The line the document being decoded starts on.
+    doc_line: u64,
+    /// The largest document held in memory ([`MAX_DOCUMENT`]; smaller in tests).
+    max_document: u64,
+    /// A file-level skip was reported (so the input is not also called empty).
+    file_skipped: bool,
 }
 
 enum Flow {
     Continue,
     StopFile,
+    /// A complete value ends at this offset and another follows it.
+    Next(usize),
 }
 
-impl Decoder<'_> {
-    fn run(&mut self, reader: &mut dyn BufRead) {
+impl<'s> Decoder<'s> {
+    fn new(input: Arc<str>, gzip: bool, sink: &'s mut dyn Sink) -> Self {
+        Decoder {
+            input,
+            gzip,
+            sink,
+            values: 0,
+            events: 0,
+            held: Vec::new(),
+            cut: None,
+            doc_line: 0,
+            max_document: MAX_DOCUMENT as u64,
+            file_skipped: false,
+        }
+    }
+
+    /// Reads lines after line `line`; a first value that spans lines is read as a whole document.
+    fn run(&mut self, reader: &mut dyn BufRead, mut line: u64) {
         let mut buf = Vec::new();
-        let mut line = 0u64;
         loop {
             buf.clear();
             match read_line_capped(reader, &mut buf, MAX_RECORD) {
-                Err(e) => return self.read_error(&e, line),
-                Ok(LineRead::Eof) => break,
+                Err(e) => return self.read_error(&e, &buf, line),
+                Ok(LineRead::Eof) => return,
                 Ok(LineRead::TooLong(len)) => {
                     line += 1;
+                    self.values += 1;
                     self.skip(
                         Position::Line(line),
                         SkipReason::BadRecord,
@@ -175,38 +219,57 @@ impl Decoder<'_> {
                 }
                 Ok(LineRead::Line) => line += 1,
             }
-            let first = self.values == 0;
             let bytes = trim(if line == 1 { strip_bom(&buf) } else { &buf });
             if bytes.is_empty() {
                 continue;
             }
-            if first && !matches!(bytes[0], b'{' | b'[') {
-                let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
-                return self.skip(
-                    Position::File,
-                    SkipReason::NotCloudtrail,
-                    format!("not JSON (starts with {shown:?})"),
-                );
+            if !matches!(bytes[0], b'{' | b'[') {
+                match self.hold(
+                    Position::Line(line),
+                    SkipReason::InvalidJson,
+                    not_json(bytes),
+                ) {
+                    Flow::StopFile => return,
+                    _ => continue,
+                }
             }
+            let first = self.values == 0;
+            self.values += 1;
             if first && (bytes[0] == b'[' || (bytes.last() != Some(&b'}') && is_incomplete(bytes)))
             {
                 // A document spanning lines (pretty-printed) or an array: read it whole.
                 let mut doc = std::mem::take(&mut buf);
-                let mut rest = reader.take(MAX_DOCUMENT as u64);
+                let mut rest = Read::take(&mut *reader, self.max_document);
                 if let Err(e) = rest.read_to_end(&mut doc) {
-                    self.read_error(&e, line);
-                    // What was read before the error is still decoded below.
+                    self.cut = Some(self.read_failure(&e));
+                } else if rest.limit() == 0 && reader.fill_buf().is_ok_and(|b| !b.is_empty()) {
+                    self.cut = Some((
+                        SkipReason::InvalidJsonDocument,
+                        format!("document larger than {} bytes", self.max_document),
+                    ));
                 }
-                self.values += 1;
-                self.document(trim(strip_bom(&doc)));
-                return;
+                self.doc_line = line;
+                self.values_in(trim(strip_bom(&doc)), Position::File, true);
+                return self.report_cut();
             }
-            self.values += 1;
-            if let Flow::StopFile = self.value(bytes, Position::Line(line), first) {
+            if let Flow::StopFile = self.values_in(bytes, Position::Line(line), first) {
                 return;
             }
         }
-        if self.values == 0 {
+    }
+
+    /// Ends the input: lines held back with no event after them mean the file is not CloudTrail.
+    fn finish(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        if let Some(first) = held.first() {
+            let more = match held.len() {
+                1 => String::new(),
+                2 => " (and 1 more line like it)".to_owned(),
+                n => format!(" (and {} more lines like it)", n - 1),
+            };
+            let msg = format!("{}{more}", first.message);
+            self.skip(Position::File, SkipReason::NotCloudtrail, msg);
+        } else if self.values == 0 && !self.file_skipped {
             self.skip(
                 Position::File,
                 SkipReason::NotCloudtrail,
@@ -215,30 +278,46 @@ impl Decoder<'_> {
         }
     }
 
-    /// A whole document: a `Records` file, an array of events, or one pretty-printed value.
-    fn document(&mut self, bytes: &[u8]) {
-        if bytes.first() == Some(&b'[') {
-            let result = stream_array(bytes, &mut |raw, n| self.record(raw, n));
-            if let Err((e, n)) = result {
-                self.broken_document(&e, n);
+    /// One or more JSON values back to back: concatenated log files (`cat *.json.gz`; CloudTrail
+    /// files end without a newline) are read one after the other.
+    fn values_in(&mut self, mut bytes: &[u8], pos: Position, mut first: bool) -> Flow {
+        loop {
+            match self.value(bytes, pos, first) {
+                Flow::Next(end) => {
+                    bytes = trim(&bytes[end..]);
+                    first = false;
+                }
+                flow => return flow,
             }
-        } else {
-            self.value(bytes, Position::File, true);
         }
     }
 
-    /// One JSON value: an event, an envelope, a `Records` document, a digest or something else.
+    /// One JSON value: an event, an envelope, a `Records` document, an array, a digest or something else.
     fn value(&mut self, bytes: &[u8], pos: Position, first: bool) -> Flow {
-        if starts_with_records_key(bytes) {
-            return self.records_document(bytes);
+        if bytes.first() == Some(&b'[') {
+            return self.stream(bytes, Kind::Array, pos);
         }
-        match serde_json::from_slice::<RawEvent>(bytes) {
+        if starts_with_records_key(bytes) {
+            return self.stream(bytes, Kind::Records, pos);
+        }
+        let parsed = serde_json::from_slice::<RawEvent>(bytes);
+        if parsed.is_err() {
+            if let Some(end) = next_value_at(bytes) {
+                // Another value follows on the same line: each is decoded on its own.
+                return match self.value(&bytes[..end], pos, first) {
+                    Flow::StopFile => Flow::StopFile,
+                    _ => Flow::Next(end),
+                };
+            }
+        }
+        match parsed {
             Ok(raw) => match raw.into_shape() {
                 Ok(Shape::Event(event)) => {
                     self.emit(*event, std::str::from_utf8(bytes).unwrap_or_default())
                 }
-                Ok(Shape::Records) => return self.records_document(bytes),
-                Ok(Shape::Digest) => {
+                Ok(Shape::Records) => return self.stream(bytes, Kind::Records, pos),
+                Ok(Shape::Digest) if first => {
+                    self.held.clear();
                     self.skip(
                         Position::File,
                         SkipReason::DigestFile,
@@ -246,47 +325,130 @@ impl Decoder<'_> {
                     );
                     return Flow::StopFile;
                 }
+                Ok(Shape::Digest) => self.skip(
+                    pos,
+                    SkipReason::BadRecord,
+                    "a digest document among events is not an event".into(),
+                ),
                 Ok(Shape::Envelope(detail)) => self.envelope(detail, pos),
-                Ok(Shape::Unrelated(why)) if first => {
+                Ok(Shape::Unrelated(why)) if first && pos == Position::File => {
                     self.skip(
-                        Position::File,
+                        pos,
                         SkipReason::NotCloudtrail,
-                        format!("JSON but not CloudTrail ({why})"),
+                        format!("JSON but not a CloudTrail event ({why})"),
                     );
                     return Flow::StopFile;
                 }
-                Ok(Shape::Unrelated(why)) => self.skip(
-                    pos,
-                    SkipReason::BadRecord,
-                    format!("not a CloudTrail event ({why})"),
-                ),
+                Ok(Shape::Unrelated(why)) => {
+                    let msg = format!("JSON but not a CloudTrail event ({why})");
+                    return self.hold(pos, SkipReason::BadRecord, msg);
+                }
                 Err(msg) => self.skip(pos, SkipReason::BadRecord, msg),
             },
             Err(e) if e.is_data() => self.skip(pos, SkipReason::BadRecord, e.to_string()),
-            Err(e) if pos == Position::File => {
-                self.skip(
-                    pos,
-                    SkipReason::InvalidJsonDocument,
-                    format!("invalid JSON: {e}"),
-                );
-                return Flow::StopFile;
-            }
+            Err(e) if pos == Position::File => return self.broken_value(bytes, &e),
             Err(e) => self.skip(pos, SkipReason::InvalidJson, format!("invalid JSON: {e}")),
         }
         Flow::Continue
     }
 
-    /// A log file: each element of `Records` is decoded on its own, so one bad record costs one record.
-    fn records_document(&mut self, bytes: &[u8]) -> Flow {
-        if let Err((e, n)) = stream_records(bytes, &mut |raw, n| self.record(raw, n)) {
-            self.broken_document(&e, n);
+    /// A document that is one broken value. When its first line is a cut record and NDJSON
+    /// follows, the rest is read line by line (a bad line costs one line); otherwise the rest of
+    /// the file is skipped.
+    fn broken_value(&mut self, bytes: &[u8], e: &serde_json::Error) -> Flow {
+        if let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
+            let rest = &bytes[nl + 1..];
+            let next = rest
+                .split(|&b| b == b'\n')
+                .map(trim)
+                .find(|l| !l.is_empty());
+            if next.is_some_and(is_object) {
+                let why = serde_json::from_slice::<&RawValue>(trim(&bytes[..nl]))
+                    .err()
+                    .map_or_else(|| e.to_string(), |e| e.to_string());
+                let pos = Position::Line(self.doc_line);
+                self.skip(pos, SkipReason::InvalidJson, format!("invalid JSON: {why}"));
+                self.run(&mut &rest[..], self.doc_line);
+                return Flow::StopFile;
+            }
         }
+        self.broken_document(e, None, Position::File);
         Flow::StopFile
     }
 
-    fn broken_document(&mut self, e: &serde_json::Error, records: u64) {
-        let msg = format!("invalid JSON at line {} column {} after {records} records (the rest of the file is skipped): {e}", e.line(), e.column());
-        self.skip(Position::File, SkipReason::InvalidJsonDocument, msg);
+    /// A `Records` document or a JSON array: each record is decoded on its own, so one bad record
+    /// costs one record, and a break keeps the records before it.
+    fn stream(&mut self, bytes: &[u8], kind: Kind, pos: Position) -> Flow {
+        match stream::elements(bytes, kind, &mut |raw, n| self.record(raw, n)) {
+            Ok(()) => Flow::Continue,
+            Err((e, n)) if e.is_syntax() && std::str::from_utf8(bytes).is_err() => {
+                self.stream_patched(bytes, kind, pos, n)
+            }
+            Err((e, n)) => self.stream_error(bytes, &e, n, pos),
+        }
+    }
+
+    /// A document with bytes that are not UTF-8 (JSON text must be UTF-8, RFC 8259 §8.1): streamed
+    /// again with them patched, and only the records that contain them are skipped. The first
+    /// `done` records were already delivered.
+    fn stream_patched(&mut self, bytes: &[u8], kind: Kind, pos: Position, done: u64) -> Flow {
+        let (patched, bad) = patch_utf8(bytes);
+        let base = patched.as_ptr() as usize;
+        let result = stream::elements(&patched, kind, &mut |raw, n| {
+            if n <= done {
+                return;
+            }
+            let start = raw.get().as_ptr() as usize - base;
+            let end = start + raw.get().len();
+            match bad.get(bad.partition_point(|&b| b < start)) {
+                Some(&b) if b < end => self.skip(
+                    Position::Record(n),
+                    SkipReason::InvalidJson,
+                    format!("not UTF-8: invalid byte at offset {b} of the document"),
+                ),
+                _ => self.record(raw, n),
+            }
+        });
+        match result {
+            Ok(()) => Flow::Continue,
+            Err((e, n)) => self.stream_error(&patched, &e, n, pos),
+        }
+    }
+
+    fn stream_error(&mut self, bytes: &[u8], e: &serde_json::Error, n: u64, pos: Position) -> Flow {
+        match next_value_at(bytes) {
+            // A whole document followed by another (concatenated files): its own error, if it
+            // had one, then the next document.
+            Some(end) => {
+                if !e.is_syntax() {
+                    self.broken_document(e, Some(n), pos);
+                }
+                Flow::Next(end)
+            }
+            None => {
+                self.broken_document(e, Some(n), pos);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn broken_document(&mut self, e: &serde_json::Error, records: Option<u64>, pos: Position) {
+        if self.cut.is_some() {
+            // The cut explains the break.
+            return self.report_cut();
+        }
+        let msg = match records {
+            Some(_) if e.is_data() => {
+                format!("`Records` is not an array of records ({e}); the document is skipped")
+            }
+            Some(n) => format!(
+                "invalid JSON at line {} column {} after {n} records (the rest of the document is skipped): {e}",
+                e.line(),
+                e.column()
+            ),
+            None => format!("invalid JSON: {e}"),
+        };
+        self.skip(pos, SkipReason::InvalidJsonDocument, msg);
     }
 
     /// One element of a `Records` array or JSON array.
@@ -304,7 +466,7 @@ impl Decoder<'_> {
                 Ok(Shape::Unrelated(why)) => self.skip(
                     pos,
                     SkipReason::BadRecord,
-                    format!("not a CloudTrail event ({why})"),
+                    format!("JSON but not a CloudTrail event ({why})"),
                 ),
                 Err(msg) => self.skip(pos, SkipReason::BadRecord, msg),
             },
@@ -328,15 +490,61 @@ impl Decoder<'_> {
         }
     }
 
-    /// Hands an event to the sink, with its original text when the sink wants it.
+    /// Hands an event to the sink, with its original text when the sink wants it. Lines held back
+    /// before the first event are now known to be bad lines of a CloudTrail file: skipped first.
     fn emit(&mut self, mut event: Event, raw: &str) {
+        for skip in self.held.drain(..) {
+            self.sink.skip(skip);
+        }
+        self.events += 1;
         if self.sink.wants_raw() {
             event.raw = Some(raw.into());
         }
         self.sink.event(event);
     }
 
-    fn read_error(&mut self, e: &io::Error, lines: u64) {
+    /// A line that is not CloudTrail before any event is held back (at most [`MAX_HELD`]): if
+    /// events follow, each held line is skipped on its own; if none do, the input is not
+    /// CloudTrail and is skipped as a whole ([`Decoder::finish`]). So one foreign line at the top
+    /// of an NDJSON file costs that line, not the file.
+    fn hold(&mut self, position: Position, reason: SkipReason, message: String) -> Flow {
+        let skip = self.make_skip(position, reason, message);
+        if self.events > 0 {
+            self.sink.skip(skip);
+            return Flow::Continue;
+        }
+        self.held.push(skip);
+        if self.held.len() < MAX_HELD {
+            Flow::Continue
+        } else {
+            Flow::StopFile
+        }
+    }
+
+    /// A read error after line `line`. A log file is one line: when that line was cut short, the
+    /// records before the cut are still decoded.
+    fn read_error(&mut self, e: &io::Error, partial: &[u8], line: u64) {
+        let failure = self.read_failure(e);
+        let partial = trim(strip_bom(partial));
+        if self.values == 0 && matches!(partial.first(), Some(b'{' | b'[')) {
+            self.values += 1;
+            self.doc_line = line + 1;
+            self.cut = Some(failure);
+            self.values_in(partial, Position::File, true);
+            return self.report_cut();
+        }
+        let (reason, what) = failure;
+        let msg = match line {
+            0 => what,
+            _ => format!(
+                "{what} after line {line}; the {} events before it were kept",
+                self.events
+            ),
+        };
+        self.skip(Position::File, reason, msg);
+    }
+
+    fn read_failure(&self, e: &io::Error) -> (SkipReason, String) {
         let (reason, what) = match (self.gzip, e.kind()) {
             (true, io::ErrorKind::UnexpectedEof) => (SkipReason::TruncatedGzip, "truncated gzip"),
             (true, io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData) => {
@@ -344,166 +552,41 @@ impl Decoder<'_> {
             }
             _ => (SkipReason::IoError, "read error"),
         };
-        self.skip(
-            Position::File,
-            reason,
-            format!("{what} after {lines} lines: {e}; what came before was kept"),
-        );
+        (reason, format!("{what} ({e})"))
     }
 
-    fn skip(&mut self, position: Position, reason: SkipReason, message: String) {
-        self.sink.skip(Skip {
+    /// Reports what cut the current document short, if anything did.
+    fn report_cut(&mut self) {
+        if let Some((reason, what)) = self.cut.take() {
+            let n = self.events;
+            let msg = format!("{what}; the {n} events before the cut were kept");
+            self.skip(Position::File, reason, msg);
+        }
+    }
+
+    fn make_skip(&self, position: Position, reason: SkipReason, message: String) -> Skip {
+        Skip {
             input: self.input.clone(),
             position,
             reason,
-            message,
-        });
+            message: safe_message(&message),
+        }
+    }
+
+    fn skip(&mut self, position: Position, reason: SkipReason, message: String) {
+        self.file_skipped |= reason.is_file_level();
+        let skip = self.make_skip(position, reason, message);
+        self.sink.skip(skip);
     }
 }
 
-/// Streams the elements of the top-level `Records` array to `f` (1-based index); other keys are
-/// skipped. On a syntax error, returns it with the number of records already delivered.
-fn stream_records(
-    bytes: &[u8],
-    f: &mut dyn FnMut(&RawValue, u64),
-) -> Result<(), (serde_json::Error, u64)> {
-    struct Doc<'f, 'g>(&'f mut dyn FnMut(&RawValue, u64), &'g mut u64);
-    impl<'de> Visitor<'de> for Doc<'_, '_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a CloudTrail log file object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                if key == "Records" {
-                    map.next_value_seed(Elements(&mut *self.0, &mut *self.1))?;
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            Ok(())
-        }
+/// What a line that is not JSON looks like, for its message.
+fn not_json(bytes: &[u8]) -> String {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return "UTF-16 text, not UTF-8 JSON (convert it: iconv -f UTF-16 -t UTF-8)".into();
     }
-    let mut n = 0u64;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = de.deserialize_map(Doc(f, &mut n)).and_then(|()| de.end());
-    result.map_err(|e| (e, n))
-}
-
-/// Streams the elements of a top-level JSON array to `f`.
-fn stream_array(
-    bytes: &[u8],
-    f: &mut dyn FnMut(&RawValue, u64),
-) -> Result<(), (serde_json::Error, u64)> {
-    let mut n = 0u64;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = Elements(f, &mut n)
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    result.map_err(|e| (e, n))
-}
-
-/// A sequence whose elements are handed over one at a time as raw JSON.
-struct Elements<'f, 'g>(&'f mut dyn FnMut(&RawValue, u64), &'g mut u64);
-
-impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Elements<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of CloudTrail records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-            *self.1 += 1;
-            (self.0)(raw, *self.1);
-        }
-        Ok(())
-    }
-}
-
-/// True when the value starts `{"Records"` (how CloudTrail writes log files), so the one-pass
-/// streaming path can be taken directly.
-fn starts_with_records_key(bytes: &[u8]) -> bool {
-    let rest = trim(bytes.strip_prefix(b"{").unwrap_or(b""));
-    rest.starts_with(b"\"Records\"")
-}
-
-/// True when `bytes` is the start of a JSON value that continues on later lines.
-fn is_incomplete(bytes: &[u8]) -> bool {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    matches!(IgnoredAny::deserialize(&mut de), Err(e) if e.is_eof())
-}
-
-use serde::Deserialize as _;
-
-enum LineRead {
-    Eof,
-    Line,
-    TooLong(usize),
-}
-
-/// Reads up to and including `\n` into `buf`, refusing to buffer more than `cap` bytes (the rest
-/// of an over-long line is consumed and dropped).
-fn read_line_capped(r: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> io::Result<LineRead> {
-    let mut total = 0usize;
-    loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            return Ok(match total {
-                0 => LineRead::Eof,
-                n if n > cap => LineRead::TooLong(n),
-                _ => LineRead::Line,
-            });
-        }
-        let (used, done) = match memchr_newline(chunk) {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        if total + used <= cap {
-            buf.extend_from_slice(&chunk[..used]);
-        } else {
-            buf.clear();
-        }
-        total += used;
-        r.consume(used);
-        if done {
-            return Ok(if total > cap {
-                LineRead::TooLong(total)
-            } else {
-                LineRead::Line
-            });
-        }
-    }
-}
-
-fn memchr_newline(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
-fn strip_bom(b: &[u8]) -> &[u8] {
-    b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
-}
-
-fn trim(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &b[start..end]
+    let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]);
+    format!("not JSON (starts with {shown:?})")
 }
 
 #[cfg(test)]

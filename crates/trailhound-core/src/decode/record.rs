@@ -331,10 +331,12 @@ fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
             Some(if s.contains('.') { s } else { format!("{s}.0") })
         }
         Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
-        Some(other) => {
-            return Err(de::Error::custom(format!(
-                "expected a string, found {other}"
-            )))
+        // The value is not quoted: it may be an object holding secrets.
+        Some(serde_json::Value::Array(_)) => {
+            return Err(de::Error::custom("expected a string, found an array"))
+        }
+        Some(serde_json::Value::Object(_)) => {
+            return Err(de::Error::custom("expected a string, found an object"))
         }
     })
 }

@@ -218,3 +218,229 @@ fn net_facts_are_extracted_from_ec2_events() {
         crate::event::Detail::None
     );
 }
+
+// Issue 7 (hostile input): regressions for what the malformed corpus found.
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Decodes gzip bytes through the same sniffing reader as files.
+fn run_gz(bytes: Vec<u8>) -> (Vec<Event>, Vec<Skip>) {
+    let (mut reader, gz) = crate::input::sniff(io::Cursor::new(bytes));
+    let mut out: Vec<Result<Event, Skip>> = Vec::new();
+    decode(&Arc::from("test.json.gz"), &mut reader, gz, &mut out);
+    let (mut events, mut skips) = (Vec::new(), Vec::new());
+    for r in out {
+        match r {
+            Ok(e) => events.push(e),
+            Err(s) => skips.push(s),
+        }
+    }
+    (events, skips)
+}
+
+fn reasons(skips: &[Skip]) -> Vec<(Position, SkipReason)> {
+    skips.iter().map(|s| (s.position, s.reason)).collect()
+}
+
+#[test]
+fn issue7_truncated_gzip_of_a_one_line_log_keeps_records_before_the_cut() {
+    // CloudTrail writes a log file on one line: the cut falls inside that line, here inside a third
+    // record made long and incompressible.
+    let noise: String = (0u64..4000)
+        .map(|i| format!("{:x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40))
+        .collect();
+    let third = CALL.replace("aws-sdk-go-v2/1.17.0", &noise);
+    let doc = format!(r#"{{"Records":[{CALL},{ASSUME},{third}]}}"#);
+    let gz = gzip(doc.as_bytes());
+    let (events, skips) = run_gz(gz[..gz.len() - 5000].to_vec());
+    assert_eq!(events.len(), 2, "{skips:?}");
+    assert_eq!(
+        reasons(&skips),
+        [(Position::File, SkipReason::TruncatedGzip)],
+        "one skip for one cut: {skips:?}"
+    );
+    assert!(
+        skips[0]
+            .message
+            .contains("the 2 events before the cut were kept"),
+        "{}",
+        skips[0]
+    );
+    // The same cut in a pretty-printed document (read whole) and in NDJSON.
+    let value: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let pretty = serde_json::to_string_pretty(&value).unwrap();
+    let gz = gzip(pretty.as_bytes());
+    let (events, skips) = run_gz(gz[..gz.len() - 5000].to_vec());
+    assert_eq!(events.len(), 2, "{skips:?}");
+    assert_eq!(
+        reasons(&skips),
+        [(Position::File, SkipReason::TruncatedGzip)]
+    );
+    let gz = gzip(format!("{CALL}\n{ASSUME}\n{third}\n").as_bytes());
+    let (events, skips) = run_gz(gz[..gz.len() - 5000].to_vec());
+    assert_eq!(events.len(), 2, "{skips:?}");
+    assert_eq!(
+        reasons(&skips),
+        [(Position::File, SkipReason::TruncatedGzip)]
+    );
+    assert!(skips[0].message.contains("after line 2"), "{}", skips[0]);
+}
+
+#[test]
+fn issue7_concatenated_log_files_are_all_read() {
+    // `cat a.json.gz b.json.gz`: one stream, two documents, no newline between them.
+    let a = format!(r#"{{"Records":[{CALL}]}}"#);
+    let b = format!(r#"{{"Records":[{ASSUME}]}}"#);
+    let mut bytes = gzip(a.as_bytes());
+    bytes.extend(gzip(b.as_bytes()));
+    let (events, skips) = run_gz(bytes);
+    assert!(skips.is_empty(), "{skips:?}");
+    assert_eq!(events.len(), 2);
+    // Also plain, and with a broken document second: the first keeps its records.
+    let (events, skips) = run(format!("{a}{b}{a}").as_bytes());
+    assert_eq!((events.len(), skips.len()), (3, 0), "{skips:?}");
+    let (events, skips) = run(format!(r#"{a}{{"Records":"x"}}{b}"#).as_bytes());
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        reasons(&skips),
+        [(Position::Line(1), SkipReason::InvalidJsonDocument)]
+    );
+    // Two log files on two lines: both read.
+    let (events, skips) = run(format!("{a}\n{b}\n").as_bytes());
+    assert_eq!((events.len(), skips.len()), (2, 0), "{skips:?}");
+}
+
+#[test]
+fn issue7_a_foreign_first_line_costs_one_line_not_the_file() {
+    for first in [
+        "{}",
+        "# exported by a pipeline",
+        r#"{"messageType":"CONTROL_MESSAGE"}"#,
+    ] {
+        let ndjson = format!("{first}\n{CALL}\n{ASSUME}\n");
+        let (events, skips) = run(ndjson.as_bytes());
+        assert_eq!(events.len(), 2, "{first}: {skips:?}");
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert_eq!(skips[0].position, Position::Line(1));
+        assert!(!skips[0].reason.is_file_level());
+    }
+    // A file of foreign lines only is still one file-level skip.
+    let foreign = "{\"a\":1}\n".repeat(500);
+    let (events, skips) = run(foreign.as_bytes());
+    assert!(events.is_empty());
+    assert_eq!(
+        reasons(&skips),
+        [(Position::File, SkipReason::NotCloudtrail)]
+    );
+    // A cut record on line 1 followed by NDJSON: only line 1 is lost.
+    let ndjson = format!("{{\"eventVersion\":\"1.08\",\n{CALL}\n{ASSUME}\n");
+    let (events, skips) = run(ndjson.as_bytes());
+    assert_eq!(events.len(), 2, "{skips:?}");
+    assert_eq!(
+        reasons(&skips),
+        [(Position::Line(1), SkipReason::InvalidJson)]
+    );
+    // A digest document after events does not stop the file.
+    let digest = r#"{"digestStartTime":"2024-03-05T11:00:00Z","digestS3Object":"o"}"#;
+    let (events, skips) = run(format!("{CALL}\n{digest}\n{ASSUME}\n").as_bytes());
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        reasons(&skips),
+        [(Position::Line(2), SkipReason::BadRecord)]
+    );
+}
+
+#[test]
+fn issue7_bytes_that_are_not_utf8_cost_their_record() {
+    let bad = CALL.replace("aws-sdk-go-v2", "aws-sdk-go-\u{1}");
+    let mut doc = format!(r#"{{"Records":[{ASSUME},{bad},{CALL}]}}"#).into_bytes();
+    let i = doc.iter().position(|&b| b == 1).unwrap();
+    doc[i] = 0xFF;
+    let (events, skips) = run(&doc);
+    assert_eq!(events.len(), 2, "{skips:?}");
+    assert_eq!(
+        reasons(&skips),
+        [(Position::Record(2), SkipReason::InvalidJson)]
+    );
+    // The same in an array, and as NDJSON.
+    let mut array = format!("[{ASSUME},{bad},{CALL}]").into_bytes();
+    let i = array.iter().position(|&b| b == 1).unwrap();
+    array[i] = 0xC3;
+    let (events, skips) = run(&array);
+    assert_eq!(
+        (events.len(), reasons(&skips)),
+        (2, vec![(Position::Record(2), SkipReason::InvalidJson)])
+    );
+    let mut ndjson = format!("{ASSUME}\n{bad}\n{CALL}\n").into_bytes();
+    let i = ndjson.iter().position(|&b| b == 1).unwrap();
+    ndjson[i] = 0xFF;
+    let (events, skips) = run(&ndjson);
+    assert_eq!(
+        (events.len(), reasons(&skips)),
+        (2, vec![(Position::Line(2), SkipReason::InvalidJson)])
+    );
+}
+
+#[test]
+fn issue7_documents_over_the_cap_say_so() {
+    let doc = format!("[{CALL},\n{ASSUME}]");
+    let mut out: Vec<Result<Event, Skip>> = Vec::new();
+    let mut decoder = Decoder::new(Arc::from("big.json"), false, &mut out);
+    decoder.max_document = 100;
+    decoder.run(&mut doc.as_bytes(), 0);
+    decoder.finish();
+    let skips: Vec<&Skip> = out.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(skips.len(), 1, "{skips:?}");
+    assert_eq!(skips[0].reason, SkipReason::InvalidJsonDocument);
+    assert!(
+        skips[0].message.contains("larger than 100 bytes"),
+        "{}",
+        skips[0]
+    );
+}
+
+#[test]
+fn issue7_messages_never_carry_secrets() {
+    const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampleTOKEN";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+    let cases = [
+        CALL.replace(
+            r#""userIdentity":{"#,
+            &format!(r#""userIdentity":"{TOKEN}","x":{{"#),
+        ),
+        CALL.replace("2023-07-10T11:57:22Z", SECRET),
+        CALL.replace(
+            r#""ec2RoleDelivery":"1.0""#,
+            &format!(r#""ec2RoleDelivery":{{"sessionToken":"{TOKEN}"}}"#),
+        ),
+        CALL.replace(r#""readOnly":true"#, &format!(r#""readOnly":"{SECRET}""#)),
+        CALL.replace(
+            r#""eventSource":"sts.amazonaws.com""#,
+            &format!(r#""eventSource":["{SECRET}"]"#),
+        ),
+        format!(r#"{{"Records":"{TOKEN}"}}"#),
+        format!("{SECRET} is not JSON"),
+        format!(
+            "{{\"Records\":[{{\"eventTime\":\"{}\"}}]}}",
+            "x".repeat(1 << 20)
+        ),
+    ];
+    for case in &cases {
+        let (events, skips) = run(case.as_bytes());
+        assert!(events.is_empty());
+        assert!(!skips.is_empty(), "{case}");
+        for s in &skips {
+            let text = s.to_string();
+            assert!(
+                !text.contains(&TOKEN[..16]) && !text.contains(&SECRET[..16]),
+                "secret in {text}"
+            );
+            assert!(text.len() < 600, "long message: {}", &text[..200]);
+        }
+    }
+}
