@@ -585,7 +585,10 @@ fn not_json(bytes: &[u8]) -> String {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return "UTF-16 text, not UTF-8 JSON (convert it: iconv -f UTF-16 -t UTF-8)".into();
     }
-    let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]);
+    // Redact before shortening: a secret cut at the 40th character would slip under the
+    // redaction's minimum run and leak its first characters.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]);
+    let shown: String = safe_message(&head).chars().take(40).collect();
     format!("not JSON (starts with {shown:?})")
 }
 

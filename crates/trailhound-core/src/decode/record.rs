@@ -119,7 +119,9 @@ struct RawStsResponse<'a> {
 struct RawCredentials<'a> {
     #[serde(borrow)]
     access_key_id: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "loose_string")]
+    /// Lenient: a malformed expiration must not cost the issued key (the tracker learns the
+    /// instance's keys from these responses).
+    #[serde(default, deserialize_with = "lenient_string")]
     expiration: Option<String>,
 }
 
@@ -338,5 +340,15 @@ fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
         Some(serde_json::Value::Object(_)) => {
             return Err(de::Error::custom("expected a string, found an object"))
         }
+    })
+}
+
+/// Like [`loose_string`], but an array or object is read as absent instead of failing the
+/// enclosing value.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
     })
 }

@@ -425,6 +425,8 @@ fn issue7_messages_never_carry_secrets() {
         ),
         format!(r#"{{"Records":"{TOKEN}"}}"#),
         format!("{SECRET} is not JSON"),
+        // Cut at the 40th character of the quote: redaction must run before the cut.
+        format!("aws_secret_access_key = {SECRET}"),
         format!(
             "{{\"Records\":[{{\"eventTime\":\"{}\"}}]}}",
             "x".repeat(1 << 20)
@@ -437,7 +439,7 @@ fn issue7_messages_never_carry_secrets() {
         for s in &skips {
             let text = s.to_string();
             assert!(
-                !text.contains(&TOKEN[..16]) && !text.contains(&SECRET[..16]),
+                !text.contains(&TOKEN[..12]) && !text.contains(&SECRET[..12]),
                 "secret in {text}"
             );
             assert!(text.len() < 600, "long message: {}", &text[..200]);
