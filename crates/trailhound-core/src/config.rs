@@ -30,6 +30,12 @@
 //!
 //! [ranges]
 //! aws_ip_ranges = "ip-ranges.json"                # a newer AWS ip-ranges.json than the bundled one
+//!
+//! [[chains.allow]]                                # a role chain that is normal operation: low severity
+//! origin = "web_identity_federation"              # optional: iam_user, root, ec2_instance, saml_federation,
+//!                                                 #   web_identity_federation, aws_service, unknown
+//! roles = ["arn:aws:iam::111111111111:role/github-actions-deployer", "arn:aws:iam::*:role/ci-deploy"]
+//! reason = "GitHub Actions deploy pipeline"
 //! ```
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -94,6 +100,33 @@ pub struct Config {
     /// Reference data overrides.
     #[serde(default)]
     pub ranges: RangesConfig,
+    /// Role-chain options.
+    #[serde(default)]
+    pub chains: Chains,
+}
+
+/// `[chains]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chains {
+    /// `[[chains.allow]]`: chain paths that are normal operation (e.g. a CI/CD pipeline's deploy
+    /// roles); a `RoleChaining` finding on such a path is reported at low severity, with the reason.
+    #[serde(default)]
+    pub allow: Vec<ChainAllowEntry>,
+}
+
+/// `[[chains.allow]]`: one allow-listed chain path.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainAllowEntry {
+    /// Origin kind of the chain: `iam_user`, `root`, `ec2_instance`, `saml_federation`,
+    /// `web_identity_federation`, `aws_service` or `unknown`; absent: any origin.
+    pub origin: Option<String>,
+    /// The roles of the path in order, as ARN patterns where `*` matches any run of characters
+    /// (`arn:aws:iam::*:role/ci-deploy`). The path must have exactly this many role hops.
+    pub roles: Vec<String>,
+    /// Why the path is normal — required, shown in the finding.
+    pub reason: String,
 }
 
 /// `[organization]`.
@@ -238,6 +271,8 @@ pub struct Settings {
     pub write_only: bool,
     /// Suppressions.
     pub suppress: Vec<Suppression>,
+    /// Allow-listed role-chain paths (`[[chains.allow]]`).
+    pub chain_allow: Vec<crate::detect::ChainAllow>,
 }
 
 impl Default for Settings {
@@ -252,6 +287,7 @@ impl Default for Settings {
             dedup_horizon: HOUR,
             write_only: false,
             suppress: Vec::new(),
+            chain_allow: Vec::new(),
         }
     }
 }
@@ -292,6 +328,12 @@ impl Config {
                 });
             }
         }
+        let chain_allow = self
+            .chains
+            .allow
+            .iter()
+            .map(ChainAllowEntry::validate)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             org_accounts: self.organization.accounts.iter().cloned().collect(),
             trusted: self.trusted.clone(),
@@ -305,6 +347,58 @@ impl Config {
             dedup_horizon,
             write_only: self.detect.write_only,
             suppress: self.suppress.clone(),
+            chain_allow,
+        })
+    }
+}
+
+/// Origin kinds a `[[chains.allow]]` entry may name (`OriginKind::as_str`).
+const ORIGIN_KINDS: &[&str] = &[
+    "iam_user",
+    "root",
+    "ec2_instance",
+    "saml_federation",
+    "web_identity_federation",
+    "aws_service",
+    "unknown",
+];
+
+impl ChainAllowEntry {
+    fn validate(&self) -> Result<crate::detect::ChainAllow, ConfigError> {
+        if let Some(o) = &self.origin {
+            if !ORIGIN_KINDS.contains(&o.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key: "chains.allow.origin",
+                    value: o.clone(),
+                    why: "expected iam_user, root, ec2_instance, saml_federation, web_identity_federation, aws_service or unknown",
+                });
+            }
+        }
+        if self.roles.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "chains.allow.roles",
+                value: "[]".into(),
+                why: "list the path's roles in order (ARN patterns, `*` allowed)",
+            });
+        }
+        if let Some(r) = self.roles.iter().find(|r| !r.starts_with("arn:")) {
+            return Err(ConfigError::Invalid {
+                key: "chains.allow.roles",
+                value: r.clone(),
+                why: "a role ARN pattern such as arn:aws:iam::*:role/ci-deploy",
+            });
+        }
+        if self.reason.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "chains.allow.reason",
+                value: self.reason.clone(),
+                why: "say why the chain is normal",
+            });
+        }
+        Ok(crate::detect::ChainAllow {
+            origin: self.origin.clone(),
+            roles: self.roles.clone(),
+            reason: self.reason.clone(),
         })
     }
 }
@@ -371,6 +465,10 @@ write_only = true
 type = "InstanceCredentialExfiltration.InsideAWS"
 source_cidr = "52.94.0.0/16"
 reason = "partner scanner"
+[[chains.allow]]
+origin = "web_identity_federation"
+roles = ["arn:aws:iam::111111111111:role/github-actions-deployer", "arn:aws:iam::*:role/ci-deploy"]
+reason = "GitHub Actions deploy pipeline"
 "#;
         let s = Config::parse(text)
             .unwrap()
@@ -381,6 +479,12 @@ reason = "partner scanner"
         assert_eq!(s.window, 5 * MINUTE);
         assert!(s.write_only);
         assert_eq!(s.trusted[0].label, "office");
+        assert_eq!(s.chain_allow.len(), 1);
+        assert_eq!(
+            s.chain_allow[0].origin.as_deref(),
+            Some("web_identity_federation")
+        );
+        assert_eq!(s.chain_allow[0].roles[1], "arn:aws:iam::*:role/ci-deploy");
         assert_eq!(
             s.inventory,
             vec![(
@@ -413,5 +517,38 @@ reason = "partner scanner"
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn chains_allow_rejects_unknown_keys_and_bad_values() {
+        let err = Config::parse(
+            "[[chains.allow]]\nroles = [\"arn:aws:iam::*:role/a\"]\nreason = \"x\"\nrole = \"y\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("role"), "{err}");
+        let err = Config::parse("[[chains.allow]]\norigin = \"github\"\nroles = [\"arn:aws:iam::*:role/a\"]\nreason = \"x\"\n")
+            .unwrap()
+            .settings(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("chains.allow.origin") && err.contains("github"),
+            "{err}"
+        );
+        let err = Config::parse("[[chains.allow]]\nroles = [\"ci-deploy\"]\nreason = \"x\"\n")
+            .unwrap()
+            .settings(None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chains.allow.roles"), "{err}");
+        let err = Config::parse(
+            "[[chains.allow]]\nroles = [\"arn:aws:iam::*:role/a\"]\nreason = \" \"\n",
+        )
+        .unwrap()
+        .settings(None)
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("chains.allow.reason"), "{err}");
     }
 }

@@ -168,6 +168,9 @@ pub struct ChainOrigin {
     pub kind: &'static str,
     /// Who: the user ARN, the instance id, the federated role, the service, or the caller ARN.
     pub principal: String,
+    /// The role of an origin that is itself a role session (instance, service, unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
     /// The origin's own credential (`AKIA…` key, instance key), when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,

@@ -1,23 +1,63 @@
 //! Detect: stateful detectors, one module per finding family, each reading like its SPEC section.
 //! Detectors read the tracker's state and observations; they never write shared state.
+//!
+//! Order per event matters and is fixed here: exfiltration first (it marks the stolen credential
+//! suspicious), then the user-agent detectors, then role chains (an issuance), then follow-ups, so
+//! that a follow-up in the very event that made its session suspicious is already linked. The
+//! registry of suspicious sessions (`suspects`) is the detectors' own state; links to parent findings
+//! are resolved once all findings are final.
+mod chain;
+mod common;
 mod exfil;
+mod followup;
+mod suspects;
+#[cfg(test)]
+pub(crate) mod testkit;
+mod useragent;
+
+pub use chain::{glob, ChainAllow, LEARN_DAYS, ROLE_CHAINING};
+pub use useragent::{ATTACK_TOOL, MIN_CALLS, MIN_SPAN, ROLLOUT, SSRF};
 
 use crate::address::AddressBook;
+use crate::catalog::Catalog;
 use crate::config::Settings;
-use crate::event::Event;
-use crate::finding::Finding;
-use crate::track::{Observation, Tracker};
+use crate::event::{Detail, Event};
+use crate::finding::{Finding, Severity};
+use crate::track::{Observation, Tracker, Verdict, Why};
+use suspects::{ParentRef, Suspect, Suspects};
 
 /// All detectors.
 pub struct Detectors {
     exfil: exfil::Exfiltration,
+    write_only: bool,
+    catalog: Catalog,
+    suspects: Suspects,
+    agents: useragent::AgentCache,
+    tools: useragent::AttackTools,
+    ssrf: useragent::Ssrf,
+    chain: chain::RoleChaining,
+    follow: followup::FollowUps,
 }
 
 impl Detectors {
-    /// Detectors configured by `settings`.
+    /// Detectors configured by `settings` (its `[[chains.allow]]` entries included).
     pub fn new(settings: &Settings) -> Self {
+        Detectors::with_chain_allow(settings, settings.chain_allow.clone())
+    }
+
+    /// Detectors configured by `settings`, with `[[chains.allow]]` entries: chain paths that are
+    /// normal operation (reported at low severity).
+    pub fn with_chain_allow(settings: &Settings, allow: Vec<ChainAllow>) -> Self {
         Detectors {
             exfil: exfil::Exfiltration::new(settings.write_only),
+            write_only: settings.write_only,
+            catalog: Catalog::builtin(),
+            suspects: Suspects::new(settings.max_instances.max(1024)),
+            agents: useragent::AgentCache::default(),
+            tools: useragent::AttackTools::new(),
+            ssrf: useragent::Ssrf::new(),
+            chain: chain::RoleChaining::new(allow),
+            follow: followup::FollowUps::default(),
         }
     }
 
@@ -29,13 +69,94 @@ impl Detectors {
         tracker: &Tracker,
         book: &AddressBook,
     ) {
+        let ua = self.agents.parse(&ev.user_agent);
         if let Some(obs) = obs {
             self.exfil.on_observation(ev, obs, tracker, book);
+            self.flag_exfiltration(ev, obs, tracker);
+            self.ssrf
+                .on_observation(ev, obs, &ua, tracker, book, &mut self.suspects);
         }
+        if ua.attack_tool.is_some() {
+            self.tools
+                .on_event(ev, &ua, tracker, book, &mut self.suspects);
+        }
+        if let Detail::Issued(issued) = &ev.detail {
+            self.tools
+                .on_issued(&issued.access_key_id, tracker, ev.time);
+            self.chain.on_issued(ev, tracker, book, &mut self.suspects);
+        }
+        self.chain.on_call(ev);
+        self.follow
+            .on_event(ev, &self.catalog, tracker, book, &self.suspects);
     }
 
-    /// The findings (unsorted).
+    /// An instance credential used where it should not be is the first suspicious session (its
+    /// finding is the exfiltration detector's; referenced by key). Same rule as that detector:
+    /// with `write_only`, read-only calls are not evidence.
+    fn flag_exfiltration(&mut self, ev: &Event, obs: &Observation, tracker: &Tracker) {
+        let (key, why) = match &obs.verdict {
+            Verdict::Unexpected(why) if !(self.write_only && ev.read_only == Some(true)) => {
+                (&obs.key, Some(why))
+            }
+            Verdict::Contested(lock) => (&lock.key, None),
+            _ => return,
+        };
+        let now = ev.time;
+        let mine = tracker
+            .instance(&obs.instance, now)
+            .map(|i| i.account.clone());
+        // GuardDuty's split (exfil.rs): an address or endpoint of another member account is medium.
+        let affiliated = match why {
+            Some(Why::ForeignEndpoint(owner)) => tracker.is_member(owner),
+            _ => tracker.owner(obs.ip, now).is_some_and(|o| {
+                mine.as_ref().is_some_and(|m| *m != o.account) && tracker.is_member(&o.account)
+            }),
+        };
+        let severity = if affiliated {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        self.suspects.flag(
+            key,
+            now,
+            Suspect {
+                kind: "InstanceCredentialExfiltration",
+                severity,
+                parent: ParentRef::Exfil(key.clone()),
+                since: now,
+                what: format!(
+                    "instance credentials of {} used from {}, not the instance's address",
+                    obs.instance, obs.ip
+                ),
+            },
+        );
+    }
+
+    /// The findings (unsorted), with their links to parent findings resolved.
     pub fn finish(self) -> Vec<Finding> {
-        self.exfil.finish()
+        let mut out = self.exfil.finish();
+        let mut refs: Vec<(usize, ParentRef)> = Vec::new();
+        let rest = self
+            .chain
+            .finish()
+            .into_iter()
+            .chain(self.tools.finish())
+            .chain(self.ssrf.finish())
+            .chain(self.follow.finish());
+        for (f, parent) in rest {
+            if let Some(p) = parent {
+                refs.push((out.len(), p));
+            }
+            out.push(f);
+        }
+        let ids: Vec<(usize, Option<String>)> =
+            refs.iter().map(|(i, p)| (*i, p.resolve(&out))).collect();
+        for (i, id) in ids {
+            if id.as_deref() != Some(out[i].id.as_str()) {
+                out[i].parent_finding_id = id;
+            }
+        }
+        out
     }
 }

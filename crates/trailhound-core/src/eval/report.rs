@@ -290,20 +290,28 @@ impl Report {
     pub fn render(&self) -> String {
         let mut o = String::new();
         let lat = |l: Option<i64>| l.map_or("-".to_string(), |s| format!("{s}s"));
+        let names: Vec<String> = self
+            .by_type
+            .iter()
+            .map(|t| {
+                if t.required {
+                    format!("{} (required)", t.finding_type)
+                } else {
+                    t.finding_type.clone()
+                }
+            })
+            .collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0).max(16);
         let _ = writeln!(
             o,
-            "Per finding type{:<34} expected detected missed findings false+  median latency",
-            ""
+            "{:<width$} expected detected missed findings false+  median latency",
+            "Per finding type",
+            width = width + 2
         );
-        for t in &self.by_type {
-            let name = if t.required {
-                format!("{} (required)", t.finding_type)
-            } else {
-                t.finding_type.clone()
-            };
+        for (t, name) in self.by_type.iter().zip(&names) {
             let _ = writeln!(
                 o,
-                "  {name:<48} {:>8} {:>8} {:>6} {:>8} {:>6}  {:>14}",
+                "  {name:<width$} {:>8} {:>8} {:>6} {:>8} {:>6}  {:>14}",
                 t.expected,
                 t.detected,
                 t.expected - t.detected,

@@ -254,12 +254,21 @@ fn write_config(s: &Settings, org: &Org) -> io::Result<()> {
         .iter()
         .map(|a| format!("\"{}\"", a.id))
         .collect();
-    let text = format!(
+    let mut text = format!(
         "# Scan configuration for this simulation (organisation {}): its member accounts.\n# From the output directory: trailhound scan AWSLogs --config {}/trailhound.toml\n[organization]\naccounts = [{}]\n",
         org.id,
         truth::DIR,
         accounts.join(", ")
     );
+    // The CI/CD pipeline's chain (cicd.rs: GitHub OIDC into the shared deployer role, then a member's
+    // `ci-deploy`) is documented automation, allow-listed as a real deployment would: its
+    // `RoleChaining` findings are low, not alerts (a run shorter than the learning days cannot learn it).
+    for a in org.accounts.iter().filter(|a| a.kind == org::Kind::Shared) {
+        text.push_str(&format!(
+            "\n[[chains.allow]]\norigin = \"web_identity_federation\"\nroles = [\"arn:aws:iam::{}:role/github-actions-deployer\", \"arn:aws:iam::*:role/ci-deploy\"]\nreason = \"GitHub Actions deploy pipeline (OIDC, then each account's ci-deploy role)\"\n",
+            a.id
+        ));
+    }
     std::fs::write(s.out.join(truth::DIR).join("trailhound.toml"), text)
 }
 

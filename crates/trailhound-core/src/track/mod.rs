@@ -11,6 +11,8 @@
 //!   being given (see `net`); the account's Elastic IPs and NAT gateways; private addresses through
 //!   a VPC endpoint of the account; the inventory and trusted ranges.
 //! * Everything expires after `ttl` of idle event time (`Keyed`).
+//! * Session lineage (`lineage`): which credential issued which, back to where the chain began.
+mod lineage;
 mod net;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -26,6 +28,8 @@ use crate::keyed::{Evictions, Keyed};
 use crate::ranges::Provider;
 use crate::time::EventTime;
 use crate::useragent::{ToolKind, UserAgent};
+
+pub use lineage::{Hop, Lineage, LineageStats, Origin, OriginKind, Session, Via, MAX_HOPS};
 
 /// How an instance's address became expected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -276,6 +280,7 @@ pub struct Tracker {
     accounts: BTreeSet<CompactString>,
     inventory: HashMap<CompactString, Vec<IpAddr>>,
     mid_stream: u64,
+    lineage: Lineage,
     strings: Interner,
 }
 
@@ -329,6 +334,7 @@ impl Tracker {
                 .collect(),
             inventory,
             mid_stream: 0,
+            lineage: Lineage::new(cap),
             strings: Interner::default(),
         }
     }
@@ -354,6 +360,7 @@ impl Tracker {
                 }
                 return None;
             }
+            Detail::Issued(issued) => self.lineage.issued(ev, issued, &self.keys),
             Detail::Net(facts) => self.learn_net(ev, facts),
             _ => {}
         }
@@ -363,6 +370,11 @@ impl Tracker {
     /// The instance, if tracked and live at `now`.
     pub fn instance(&self, id: &str, now: EventTime) -> Option<&Instance> {
         self.instances.peek(id, now).map(|b| &**b)
+    }
+
+    /// Session lineage: which credential issued which (SPEC §2.2).
+    pub fn lineage(&self) -> &Lineage {
+        &self.lineage
     }
 
     /// What a key was issued to, if tracked.
@@ -448,6 +460,7 @@ impl Tracker {
         self.eni_addrs.maintain(now);
         self.allocations.maintain(now);
         self.owners.maintain(now);
+        self.lineage.maintain(now);
     }
 
     fn upsert_instance(

@@ -1,0 +1,459 @@
+//! `RoleChaining` (SPEC §2.2): a session reached through two or more role assumptions from its origin
+//! (an IAM user's key, an EC2 instance credential, a SAML/OIDC federation, an AWS service). The
+//! tracker's lineage knows every session's path; this module decides which paths are findings.
+//!
+//! | depth | severity |
+//! |---|---|
+//! | 2 | medium |
+//! | 3 or more | high |
+//! | a path allow-listed (`[[chains.allow]]`) or learned as normal operation | low |
+//!
+//! * A path is its origin (kind, and the user / instance role / service it began with) and the roles
+//!   it assumed, in order. It is *learned* once it has been seen on [`LEARN_DAYS`] earlier UTC days
+//!   of event time (a CI/CD pipeline that deploys daily); from then on its occurrences are low.
+//! * One finding per (path, class): every occurrence of the path aggregates into it, with the
+//!   `AssumeRole*` events of each hop and what the last session did (its calls) as evidence; `chain`
+//!   and `origin` are those of the first occurrence. No storms: one finding however often it recurs.
+//! * A chain is reported at its deepest path: when the last session of an occurrence assumes a
+//!   further role, the occurrence continues in the deeper path's finding (which takes over its
+//!   evidence when it was a one-off), and a path all of whose occurrences went deeper is not reported.
+//! * The last session of an alerting chain is registered as suspicious, so what it does next
+//!   (`Persistence`, …) links to this finding; a chain that descends from an exfiltrated instance
+//!   credential or an attack tool links to that finding (`parent_finding_id`).
+use std::collections::{BTreeSet, HashMap};
+
+use compact_str::CompactString;
+
+use super::common::{
+    add_unique, apply_evidence, attach_lineage, blank, cut_off, day, describe_hop, describe_origin,
+    merge, source_context,
+};
+use super::suspects::{ParentRef, Suspect, Suspects};
+use crate::address::AddressBook;
+use crate::event::{role_name, Detail, Event, IdentityType};
+use crate::finding::{stable_id, Evidence, Finding, Severity, SourceContext};
+use crate::keyed::Keyed;
+use crate::time::{EventTime, HOUR, MINUTE};
+use crate::track::{OriginKind, Session, Tracker};
+
+/// The finding type (part of the output contract).
+pub const ROLE_CHAINING: &str = "RoleChaining";
+
+/// Distinct earlier days a path must have been seen on to be normal operation.
+pub const LEARN_DAYS: usize = 3;
+/// A path not seen for this long is forgotten (and must be learned again).
+const PATH_TTL: i64 = 30 * 24 * HOUR;
+/// Chained sessions live at most an hour (AWS caps role chaining at 1 h); 12 h covers any session.
+const LEAF_TTL: i64 = 12 * HOUR + 5 * MINUTE;
+/// Distinct paths remembered; drafts kept.
+const MAX_PATHS: usize = 200_000;
+const MAX_DRAFTS: usize = 100_000;
+/// Actions of the last sessions listed per finding.
+const MAX_DID: usize = 50;
+
+/// A `[[chains.allow]]` entry: a chain path that is normal operation (reported at low severity).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainAllow {
+    /// Origin kind the entry applies to (`iam_user`, `root`, `ec2_instance`, `saml_federation`,
+    /// `web_identity_federation`, `aws_service`, `unknown`); `None` for any.
+    pub origin: Option<String>,
+    /// The roles of the path, in order, as ARN patterns (`*` matches any run of characters, e.g.
+    /// `arn:aws:iam::*:role/ci-deploy`). The path must have exactly this many role hops.
+    pub roles: Vec<String>,
+    /// Why it is normal (shown in the finding).
+    pub reason: String,
+}
+
+impl ChainAllow {
+    /// True when the entry covers a path of `roles` from an origin of `kind`.
+    pub fn matches(&self, kind: OriginKind, roles: &[&str]) -> bool {
+        self.origin.as_deref().is_none_or(|o| o == kind.as_str())
+            && self.roles.len() == roles.len()
+            && self.roles.iter().zip(roles).all(|(p, r)| glob(p, r))
+    }
+}
+
+/// `*`-only glob, case-sensitive (ARNs are).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let tail: Vec<&str> = parts.collect();
+    let Some((last, middle)) = tail.split_last() else {
+        return rest.is_empty();
+    };
+    for p in middle {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// How an occurrence is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Class {
+    /// Depth decides: medium or high.
+    Alert,
+    /// Seen on enough earlier days: low.
+    Learned,
+    /// Allow-listed: low.
+    Allowed,
+}
+
+impl Class {
+    fn tag(self) -> &'static str {
+        match self {
+            Class::Alert => "alert",
+            Class::Learned => "learned",
+            Class::Allowed => "allowed",
+        }
+    }
+}
+
+#[derive(Default)]
+struct PathSeen {
+    /// Distinct days seen (at most `LEARN_DAYS`).
+    days: Vec<i64>,
+    /// When it became normal operation.
+    learned_at: Option<EventTime>,
+}
+
+struct Draft {
+    id: String,
+    class: Class,
+    severity: Severity,
+    first: Session,
+    context: SourceContext,
+    evidence: Evidence,
+    did: BTreeSet<String>,
+    occurrences: u64,
+    extended: u64,
+    parent: Option<(ParentRef, String)>,
+    allow_reason: Option<String>,
+    learned_at: Option<EventTime>,
+}
+
+/// The detector.
+pub(super) struct RoleChaining {
+    allow: Vec<ChainAllow>,
+    paths: Keyed<String, PathSeen>,
+    drafts: HashMap<String, Draft>,
+    leaves: Keyed<CompactString, String>,
+}
+
+impl RoleChaining {
+    pub(super) fn new(allow: Vec<ChainAllow>) -> Self {
+        RoleChaining {
+            allow,
+            paths: Keyed::new(PATH_TTL, MAX_PATHS),
+            drafts: HashMap::new(),
+            leaves: Keyed::new(LEAF_TTL, MAX_PATHS),
+        }
+    }
+
+    /// An STS issuance (after the tracker linked it).
+    pub(super) fn on_issued(
+        &mut self,
+        ev: &Event,
+        tracker: &Tracker,
+        book: &AddressBook,
+        suspects: &mut Suspects,
+    ) {
+        let Detail::Issued(issued) = &ev.detail else {
+            return;
+        };
+        let now = ev.time;
+        self.leaves.maintain(now);
+        self.paths.maintain(now);
+        let lineage = tracker.lineage();
+        let Some(s) = lineage.session(&issued.access_key_id, now) else {
+            return;
+        };
+        if s.depth < 2 {
+            return;
+        }
+        let key = issued.access_key_id.clone();
+        if let Some(dk) = self.leaves.peek(&key, now) {
+            // The same issuance logged again (the other account's copy).
+            if let Some(d) = self.drafts.get_mut(dk) {
+                add_unique(
+                    &mut d.evidence,
+                    now,
+                    &ev.event_id,
+                    Some(ev.action()),
+                    &ev.user_agent,
+                );
+            }
+            return;
+        }
+        let roles: Vec<&str> = s.roles().collect();
+        let sig = signature(s, &roles);
+        let allowed = self.allow.iter().find(|a| a.matches(s.origin.kind, &roles));
+        let (seen, _) = self.paths.upsert(sig.clone(), now, PathSeen::default);
+        let today = day(now);
+        let learned = seen.days.iter().filter(|d| **d < today).count() >= LEARN_DAYS;
+        if learned && seen.learned_at.is_none() {
+            seen.learned_at = Some(now);
+        }
+        if !seen.days.contains(&today) && seen.days.len() < LEARN_DAYS {
+            seen.days.push(today);
+        }
+        let learned_at = seen.learned_at;
+        let class = match (allowed, learned) {
+            (Some(_), _) => Class::Allowed,
+            (None, true) => Class::Learned,
+            (None, false) => Class::Alert,
+        };
+        let severity = match class {
+            Class::Alert if s.depth >= 3 => Severity::High,
+            Class::Alert => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let dk = format!("{}|{sig}", class.tag());
+        if !self.drafts.contains_key(&dk) && self.drafts.len() >= MAX_DRAFTS {
+            return;
+        }
+        let parent = suspects
+            .nearest(&key, lineage, now, |x| x.kind != ROLE_CHAINING)
+            .map(|(_, x)| (x.parent.clone(), x.what.clone()));
+        let draft = self.drafts.entry(dk.clone()).or_insert_with(|| Draft {
+            id: stable_id(&[ROLE_CHAINING, class.tag(), &sig]),
+            class,
+            severity,
+            first: s.clone(),
+            context: source_context(book, &ev.source_ip, Some(ev)),
+            evidence: Evidence::default(),
+            did: BTreeSet::new(),
+            occurrences: 0,
+            extended: 0,
+            parent: None,
+            allow_reason: allowed.map(|a| a.reason.clone()),
+            learned_at,
+        });
+        draft.occurrences += 1;
+        draft.severity = draft.severity.max(severity);
+        if draft.parent.is_none() {
+            draft.parent = parent;
+        }
+        for h in &s.hops {
+            for id in &h.event_ids {
+                let action = format!("sts:{}", h.via.as_str());
+                add_unique(&mut draft.evidence, h.at, id, Some(action), &h.user_agent);
+            }
+        }
+        let id = draft.id.clone();
+        if class == Class::Alert {
+            let what = format!("the last session of a {}-hop role chain", s.depth);
+            suspects.flag(
+                &key,
+                now,
+                Suspect {
+                    kind: ROLE_CHAINING,
+                    severity,
+                    parent: ParentRef::Id(id),
+                    since: now,
+                    what,
+                },
+            );
+        }
+        // The chain went deeper: the shorter path's occurrence continues here.
+        if let Some(pk) = s.last().caller_key.as_deref() {
+            if let Some(prefix) = self.leaves.peek(pk, now).cloned() {
+                if prefix != dk {
+                    self.extend(&prefix, &dk);
+                    self.leaves
+                        .upsert(pk.into(), now, || dk.clone())
+                        .0
+                        .clone_from(&dk);
+                }
+            }
+        }
+        self.leaves.upsert(key, now, || dk);
+    }
+
+    fn extend(&mut self, prefix: &str, deeper: &str) {
+        let Some(p) = self.drafts.get_mut(prefix) else {
+            return;
+        };
+        p.extended += 1;
+        if p.occurrences != 1 {
+            return;
+        }
+        let (evidence, did) = (p.evidence.clone(), p.did.clone());
+        if let Some(d) = self.drafts.get_mut(deeper) {
+            merge(&mut d.evidence, &evidence);
+            for a in did {
+                if d.did.len() < MAX_DID {
+                    d.did.insert(a);
+                }
+            }
+        }
+    }
+
+    /// Any call: the calls of a chain's last session are what the chain was for.
+    pub(super) fn on_call(&mut self, ev: &Event) {
+        if self.leaves.is_empty()
+            || ev.identity.kind != IdentityType::AssumedRole
+            || matches!(ev.detail, Detail::Issued(_))
+        {
+            return;
+        }
+        let Some(key) = ev.identity.access_key_id.as_deref() else {
+            return;
+        };
+        let Some(dk) = self.leaves.peek(key, ev.time) else {
+            return;
+        };
+        if let Some(d) = self.drafts.get_mut(dk) {
+            d.evidence.add(ev);
+            if d.did.len() < MAX_DID {
+                d.did.insert(ev.action());
+            }
+        }
+    }
+
+    /// The findings, each with the reference to its parent finding (resolved by the caller).
+    pub(super) fn finish(self) -> Vec<(Finding, Option<ParentRef>)> {
+        let mut out = Vec::new();
+        for d in self.drafts.into_values() {
+            if d.extended >= d.occurrences {
+                continue;
+            }
+            out.push(d.into_finding());
+        }
+        out
+    }
+}
+
+/// A path: where it began and the roles it went through.
+fn signature(s: &Session, roles: &[&str]) -> String {
+    let o = &s.origin;
+    let from = match o.kind {
+        OriginKind::IamUser | OriginKind::Root => format!("{}:{}", o.kind.as_str(), o.principal),
+        OriginKind::Ec2Instance | OriginKind::Unknown => format!(
+            "{}:{}",
+            o.kind.as_str(),
+            o.role_arn.as_deref().unwrap_or(&o.principal)
+        ),
+        OriginKind::AwsService => format!(
+            "{}:{}:{}",
+            o.kind.as_str(),
+            o.principal,
+            o.role_arn.as_deref().unwrap_or("")
+        ),
+        OriginKind::SamlFederation | OriginKind::WebIdentityFederation => {
+            o.kind.as_str().to_owned()
+        }
+    };
+    format!("{from}>{}", roles.join(">"))
+}
+
+impl Draft {
+    fn into_finding(self) -> (Finding, Option<ParentRef>) {
+        let s = &self.first;
+        let last = s.last();
+        let mut f = blank(ROLE_CHAINING, self.severity);
+        f.id = self.id.clone();
+        let role = last.role_arn.as_deref().unwrap_or("");
+        let name = role_name(role).unwrap_or(role);
+        let session = last.session_name.as_deref().unwrap_or("");
+        f.title = format!(
+            "Role chain of {} hops from {} {} to role {name} in {}",
+            s.depth,
+            s.origin.kind.as_str().replace('_', " "),
+            short(&s.origin.principal),
+            last.account
+        );
+        f.account_id = last.account.to_string();
+        f.region = last.region.to_string();
+        f.principal_arn = format!(
+            "arn:aws:sts::{}:assumed-role/{name}/{session}",
+            last.account
+        );
+        f.role_arn = last.role_arn.as_deref().map(str::to_owned);
+        f.access_key_id = last.key.to_string();
+        f.source_ip = last.source_ip.to_string();
+        f.source_ip_context = self.context.clone();
+        f.user_agent = last.user_agent.to_string();
+        apply_evidence(&mut f, &self.evidence);
+        attach_lineage(&mut f, s);
+        f.explanation = self.explain();
+        let roles: Vec<&str> = s.roles().collect();
+        let (mut steps, commands, policy) =
+            cut_off(&roles, Some(&s.origin), &last.key, self.evidence.last);
+        steps.push(format!(
+            "Review who may assume each role on the path (their trust policies), starting with {name}; a role that trusts a whole account or a broad principal is how a chain crosses accounts."
+        ));
+        if self.class == Class::Alert {
+            steps.push("If this path is normal automation, allow-list it ([[chains.allow]] with its origin kind and role patterns) so it is reported at low severity.".to_owned());
+        }
+        f.remediation.summary = format!(
+            "Confirm who drove the chain from {}; if not expected, revoke the sessions of the roles on it and cut off its origin.",
+            short(&s.origin.principal)
+        );
+        f.remediation.steps = steps;
+        f.remediation.commands = commands;
+        f.remediation.revoke_policy = policy;
+        let parent = self.parent.map(|(p, _)| p);
+        (f, parent)
+    }
+
+    fn explain(&self) -> String {
+        let s = &self.first;
+        let last = s.last();
+        let hops: Vec<String> = s
+            .hops
+            .iter()
+            .enumerate()
+            .map(|(i, h)| format!("({}) {}", i + 1, describe_hop(h)))
+            .collect();
+        let mut t = format!(
+            "Session {} was reached through {} role assumptions from {}: {}.",
+            last.key,
+            s.depth,
+            describe_origin(&s.origin),
+            hops.join("; ")
+        );
+        t.push_str(" Chaining roles hides who is behind a session and is how a stolen foothold moves across roles and accounts: two hops can be automation, three or more rarely are.");
+        if self.did.is_empty() {
+            t.push_str(" The last session made no other call in the input.");
+        } else {
+            let did: Vec<&str> = self.did.iter().map(String::as_str).collect();
+            t.push_str(&format!(" The last session did: {}.", did.join(", ")));
+        }
+        t.push_str(&format!(
+            " The path occurred {} time(s) between {} and {}.",
+            self.occurrences.saturating_sub(self.extended),
+            self.evidence.first,
+            self.evidence.last
+        ));
+        if let Some((_, what)) = &self.parent {
+            t.push_str(&format!(" Its origin is already suspicious: {what}."));
+        }
+        match (self.class, &self.allow_reason, self.learned_at) {
+            (Class::Allowed, Some(r), _) => t.push_str(&format!(
+                " The path is allow-listed ({r}): reported at low severity."
+            )),
+            (Class::Learned, _, Some(at)) => t.push_str(&format!(
+                " The same path from the same origin had been seen on {LEARN_DAYS} earlier days; from {at} it is treated as normal operation and reported at low severity."
+            )),
+            _ => t.push_str(&format!(
+                " It had not been seen on {LEARN_DAYS} earlier days (how a recurring path becomes normal operation)."
+            )),
+        }
+        t
+    }
+}
+
+/// The last part of an ARN or name (`arn:aws:iam::1:user/alice` → `alice`).
+fn short(s: &str) -> &str {
+    s.rsplit(['/', ':']).next().unwrap_or(s)
+}
+
+#[cfg(test)]
+#[path = "chain_tests.rs"]
+mod tests;
