@@ -175,3 +175,115 @@ fn same_events_split_and_shuffled_differently_give_identical_findings() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
 }
+
+fn of_type<'a>(findings: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    findings.iter().filter(|f| f["type"] == ty).collect()
+}
+
+fn actions(f: &Value) -> Vec<&str> {
+    f["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Issue 4 on the invictus dataset: its GROUND_TRUTH.md lists ~32 Stratus Red Team techniques detonated
+/// by IAM user bert-jan. Every detonation carries the `stratus-red-team_<uuid>` agent, so the operator
+/// is an `AttackToolUserAgent` (simulation, medium), and the persistence, privilege-escalation and
+/// defense-evasion techniques it detonated are linked to it. No role chain, no SSRF in this dataset.
+#[test]
+fn invictus_stratus_detonations_are_attributed_and_followed_up() {
+    let Some(dir) = dataset("invictus-aws-dataset") else {
+        return eprintln!("skipped: ../shared/datasets/invictus-aws-dataset not present");
+    };
+    let findings = scan(&[dir.join("CloudTrail")], &[]).parsed();
+    let tools = of_type(&findings, "AttackToolUserAgent");
+    let operator = tools
+        .iter()
+        .find(|f| f["principal_arn"] == "arn:aws:iam::123837392027:user/bert-jan")
+        .expect("the Stratus operator");
+    assert_eq!(operator["severity"], "medium");
+    assert!(
+        operator["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("Stratus Red Team")),
+        "{operator}"
+    );
+    assert!(operator["event_count"].as_u64().unwrap_or(0) > 1000);
+    let parent = operator["id"].clone();
+    // (finding type, actions of Stratus techniques that must be in it)
+    let expected: [(&str, &[&str]); 3] = [
+        (
+            "DefenseEvasion",
+            &[
+                "cloudtrail:StopLogging",          // aws.defense-evasion.cloudtrail-stop
+                "cloudtrail:DeleteTrail",          // aws.defense-evasion.cloudtrail-delete
+                "cloudtrail:PutEventSelectors",    // aws.defense-evasion.cloudtrail-event-selectors
+                "ec2:DeleteFlowLogs",              // aws.defense-evasion.vpc-remove-flow-logs
+                "organizations:LeaveOrganization", // aws.defense-evasion.organizations-leave
+            ],
+        ),
+        (
+            "Persistence",
+            &[
+                "iam:CreateUser",             // aws.persistence.iam-create-admin-user
+                "iam:CreateAccessKey",        // aws.persistence.iam-backdoor-user
+                "iam:CreateLoginProfile",     // aws.persistence.iam-create-user-login-profile
+                "iam:UpdateAssumeRolePolicy", // aws.persistence.iam-backdoor-role
+            ],
+        ),
+        (
+            "PrivilegeEscalation",
+            &[
+                "iam:AttachUserPolicy", // aws.persistence.iam-create-admin-user
+                "ssm:SendCommand",      // aws.execution.ssm-send-command / the credential theft
+            ],
+        ),
+    ];
+    for (ty, wanted) in expected {
+        let fs = of_type(&findings, ty);
+        assert_eq!(fs.len(), 1, "{ty}: {fs:#?}");
+        let f = fs[0];
+        assert_eq!(
+            f["parent_finding_id"], parent,
+            "{ty} links to the Stratus finding"
+        );
+        assert_eq!(f["severity"], "medium", "{ty} takes its parent's severity");
+        let got = actions(f);
+        for w in wanted {
+            assert!(got.contains(w), "{ty} lacks {w}: {got:?}");
+        }
+    }
+    for ty in ["RoleChaining", "SsrfUserAgentAnomaly"] {
+        assert!(of_type(&findings, ty).is_empty(), "{ty} in invictus");
+    }
+}
+
+/// Issue 4 on the SANS lab: IAM-user keys and root only, no chain, no attack tool; the attacker's and
+/// the admins' IAM changes are context (low), never alerts.
+#[test]
+fn sans504_follow_ups_are_low_context_and_nothing_else_fires() {
+    let Some(dir) = dataset("sans504-s3-ransomware") else {
+        return eprintln!("skipped: ../shared/datasets/sans504-s3-ransomware not present");
+    };
+    let findings = scan(&[dir.join("SANS-504-S3-ransomware-lab")], &[]).parsed();
+    for ty in [
+        "RoleChaining",
+        "SsrfUserAgentAnomaly",
+        "AttackToolUserAgent",
+    ] {
+        assert!(of_type(&findings, ty).is_empty(), "{ty} in sans504");
+    }
+    for f in &findings {
+        assert_eq!(f["severity"], "low", "{f}");
+        assert!(f["parent_finding_id"].is_null(), "{f}");
+    }
+    let persistence = of_type(&findings, "Persistence");
+    assert!(
+        persistence.iter().any(
+            |f| f["principal_arn"] == "arn:aws:iam::342082656213:user/jmerckle"
+                && actions(f).contains(&"iam:CreateAccessKey")
+        ),
+        "{persistence:#?}"
+    );
+}

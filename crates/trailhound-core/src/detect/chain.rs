@@ -187,6 +187,12 @@ impl RoleChaining {
                     Some(ev.action()),
                     &ev.user_agent,
                 );
+                // The reported path is a snapshot: give its hop the other copy's id too.
+                for h in d.first.hops.iter_mut().filter(|h| h.key == key) {
+                    if !h.event_ids.contains(&ev.event_id) {
+                        h.event_ids.push(ev.event_id.clone());
+                    }
+                }
             }
             return;
         }
