@@ -29,6 +29,8 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// Score findings against a simulation's ground truth.
     Eval(cmd::eval::Args),
+    /// Draw the role chains and origins of a findings file (Graphviz DOT or Mermaid).
+    Graph(cmd::graph::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Enrich(args) => cmd::enrich::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,5 @@
 //! `--format table`: findings for people — a one-line-per-finding table, then each finding's story
-//! and first remediation command.
+//! (a role chain drawn as an indented tree from its origin) and first remediation command.
 use std::io::{self, Write};
 
 use trailhound_core::finding::Finding;
@@ -57,6 +57,10 @@ pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
             f.actions.join(", ")
         )?;
         writeln!(out, "    agent: {}", f.user_agent)?;
+        write_chain(out, f)?;
+        if let Some(p) = &f.parent_finding_id {
+            writeln!(out, "    follows: finding {p}")?;
+        }
         for line in wrap(&f.explanation, 100) {
             writeln!(out, "    {line}")?;
         }
@@ -78,6 +82,64 @@ pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
         }
     }
     out.flush()
+}
+
+/// The origin, then each hop one level deeper:
+///
+/// ```text
+///     chain: ec2 instance i-0a5b… (key ASIA…, account 1111…) from 185.220.101.47
+///       └─ AssumeRole → role deploy in 111111111111 at 2024-03-05T10:06:00Z from 185.220.101.47 (Boto3/1.34.69)
+///          └─ AssumeRole → role admin in 222222222222 at …
+/// ```
+fn write_chain(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    let Some(o) = &f.origin else {
+        return Ok(());
+    };
+    if f.chain.is_empty() {
+        writeln!(
+            out,
+            "    origin: {} {} (account {}) from {}",
+            o.kind.replace('_', " "),
+            o.principal,
+            o.account_id,
+            o.source_ip
+        )?;
+        return Ok(());
+    }
+    let mut extra = Vec::new();
+    if let Some(k) = &o.access_key_id {
+        extra.push(format!("key {k}"));
+    }
+    extra.push(format!("account {}", o.account_id));
+    if let Some(p) = &o.source_identity {
+        extra.push(format!("sourceIdentity {p}"));
+    }
+    writeln!(
+        out,
+        "    chain: {} {} ({}) from {}",
+        o.kind.replace('_', " "),
+        o.principal,
+        extra.join(", "),
+        o.source_ip
+    )?;
+    for (depth, h) in f.chain.iter().enumerate() {
+        let what = match &h.role_arn {
+            Some(r) => format!("role {} in {}", short_principal(r), h.account_id),
+            None => format!("session token in {}", h.account_id),
+        };
+        let client = h.user_agent.split_whitespace().next().unwrap_or("");
+        writeln!(
+            out,
+            "    {:indent$}└─ {} → {what} at {} from {} ({client}) key {}",
+            "",
+            h.via,
+            h.time,
+            h.source_ip,
+            h.access_key_id,
+            indent = 2 + depth * 3
+        )?;
+    }
+    Ok(())
 }
 
 fn short_principal(arn: &str) -> String {
