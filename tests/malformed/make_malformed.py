@@ -144,6 +144,22 @@ def main():
     case("non_utf8_line_2.ndjson", b"\n".join(lines), events_read=n - 1, events_skipped={"invalid_json": 1},
          message=[":2: "], finding=True)
 
+    # Found by fuzzing (pipeline target): bytes that are not UTF-8 in a field trailhound does not
+    # read (serde_json does not check skipped strings) — the event was read with no record text,
+    # and `enrich` then stopped with an error. Now the line is skipped like a record in a document.
+    lines = ndjson(recs).encode().split(b"\n")
+    lines[4] = lines[4].replace(b'"requestID":"', b'"requestID":"\xff', 1)
+    assert b"\xff" in lines[4]
+    case("fuzz_non_utf8_in_unread_field.ndjson", b"\n".join(lines), events_read=n - 1,
+         events_skipped={"invalid_json": 1}, message=[":5: not UTF-8"], finding=True)
+
+    # Found while fixing the above: a record that is an array of 20 values filled an event's
+    # fields by position (serde accepts a sequence for a struct) — an invented event.
+    positional = ["2024-03-05T10:20:00Z", None, "a11a7000-0000-4000-8000-000000000020", "s3.amazonaws.com",
+                  "ListBuckets", "us-east-1", "198.51.100.7"] + [None] * 13
+    case("record_as_array.json", dump(recs[:7] + [positional] + recs[7:]), events_read=n,
+         events_skipped={"bad_record": 1}, message=["record 8: a record must be a JSON object"], finding=True)
+
     # A UTF-8 byte-order mark before a log file and before an NDJSON file: read as if absent.
     case("bom.json", "\ufeff" + dump(recs), events_read=n, finding=True)
     case("bom.ndjson", "\ufeff" + ndjson(recs), events_read=n, finding=True)

@@ -312,9 +312,19 @@ impl<'s> Decoder<'s> {
         }
         match parsed {
             Ok(raw) => match raw.into_shape() {
-                Ok(Shape::Event(event)) => {
-                    self.emit(*event, std::str::from_utf8(bytes).unwrap_or_default())
-                }
+                // serde_json does not check the UTF-8 of strings it skips (fields trailhound
+                // does not read): such a line costs the line, as a record does in a document.
+                Ok(Shape::Event(event)) => match std::str::from_utf8(bytes) {
+                    Ok(text) => self.emit(*event, text),
+                    Err(e) => self.skip(
+                        pos,
+                        SkipReason::InvalidJson,
+                        format!(
+                            "not UTF-8: invalid byte at offset {} of the record",
+                            e.valid_up_to()
+                        ),
+                    ),
+                },
                 Ok(Shape::Records) => return self.stream(bytes, Kind::Records, pos),
                 Ok(Shape::Digest) if first => {
                     self.held.clear();
@@ -454,6 +464,12 @@ impl<'s> Decoder<'s> {
     /// One element of a `Records` array or JSON array.
     fn record(&mut self, raw: &RawValue, n: u64) {
         let pos = Position::Record(n);
+        if !raw.get().starts_with('{') {
+            // serde would fill a record's fields from an array by position: never an event.
+            let what = kind_of(raw.get());
+            let msg = format!("a record must be a JSON object, not {what}");
+            return self.skip(pos, SkipReason::BadRecord, msg);
+        }
         match serde_json::from_str::<RawEvent>(raw.get()) {
             Ok(r) => match r.into_shape() {
                 Ok(Shape::Event(event)) => self.emit(*event, raw.get()),
@@ -476,6 +492,11 @@ impl<'s> Decoder<'s> {
 
     /// An EventBridge event: the CloudTrail record is its `detail`.
     fn envelope(&mut self, detail: &RawValue, pos: Position) {
+        if !detail.get().starts_with('{') {
+            let what = kind_of(detail.get());
+            let msg = format!("envelope `detail` must be a JSON object, not {what}");
+            return self.skip(pos, SkipReason::BadRecord, msg);
+        }
         match serde_json::from_str::<RawEvent>(detail.get())
             .map_err(|e| e.to_string())
             .and_then(RawEvent::into_shape)
@@ -577,6 +598,17 @@ impl<'s> Decoder<'s> {
         self.file_skipped |= reason.is_file_level();
         let skip = self.make_skip(position, reason, message);
         self.sink.skip(skip);
+    }
+}
+
+/// The kind of a JSON value that is not an object, for messages (never its content).
+fn kind_of(text: &str) -> &'static str {
+    match text.as_bytes().first() {
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
     }
 }
 

@@ -446,3 +446,49 @@ fn issue7_messages_never_carry_secrets() {
         }
     }
 }
+
+#[test]
+fn issue7_fuzz_non_utf8_in_an_unread_field_costs_the_line() {
+    // serde_json skips strings of unread fields without checking their UTF-8: the event used to
+    // be read with an empty record text, which `enrich` could not write.
+    let bad = CALL.replace(r#""requestID":"8bd4"#, "\"requestID\":\"\u{1}8bd4");
+    let mut bytes = format!("{CALL}\n{bad}\n{ASSUME}\n").into_bytes();
+    let at = bytes.iter().position(|&b| b == 1).expect("marker");
+    bytes[at] = 0xFF;
+    let (events, skips) = run(&bytes);
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        reasons(&skips),
+        [(Position::Line(2), SkipReason::InvalidJson)]
+    );
+    assert!(skips[0].message.starts_with("not UTF-8"), "{}", skips[0]);
+}
+
+#[test]
+fn issue7_records_must_be_objects_not_positional_arrays() {
+    // serde fills a struct from a sequence by position: a 20-value array used to become an event.
+    let positional = r#"["2024-03-05T10:20:00Z",null,"id1","s3.amazonaws.com","ListBuckets",null,"1.2.3.4",null,null,null,null,null,null,null,null,null,null,null,null,null]"#;
+    for doc in [
+        format!(r#"{{"Records":[{CALL},{positional}]}}"#),
+        format!("[{CALL},{positional}]"),
+    ] {
+        let (events, skips) = run(doc.as_bytes());
+        assert_eq!(events.len(), 1, "{doc}");
+        assert_eq!(
+            reasons(&skips),
+            [(Position::Record(2), SkipReason::BadRecord)]
+        );
+        assert!(skips[0]
+            .message
+            .contains("must be a JSON object, not an array"));
+    }
+    let line = format!(
+        r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{positional}}}"#
+    );
+    let (events, skips) = run(format!("{CALL}\n{line}\n").as_bytes());
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        reasons(&skips),
+        [(Position::Line(2), SkipReason::BadRecord)]
+    );
+}
