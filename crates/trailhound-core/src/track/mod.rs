@@ -573,6 +573,11 @@ impl Tracker {
                     .map(|o| (o.how, o.at))
             });
         if let Some((how, at)) = corroborated {
+            // An account's address in use stays known: NAT gateways and Elastic IPs are announced
+            // once and then used for months, so only idle ones expire.
+            if owner.is_some() {
+                self.owners.touch(&ip, now);
+            }
             if how.corroborated() && !address::is_private(ip) {
                 inst.egress_known = true;
                 if inst.lock.as_ref().is_some_and(|l| l.ip != ip && at <= l.at) {

@@ -271,3 +271,30 @@ fn state_per_instance_fits_the_budget() {
     );
     assert_eq!(r.tracker.stats().instances, n);
 }
+
+/// An account's NAT gateway address is announced once (AllocateAddress, CreateNatGateway) and then
+/// used for months: while its instances keep calling from it, it must never expire.
+#[test]
+fn an_account_egress_address_in_use_never_expires() {
+    let mut r = Run::new();
+    r.verdict(ec2(
+        "2023-07-01T08:00:00Z",
+        "AllocateAddress",
+        r#"{"domain":"vpc"}"#,
+        &format!(r#"{{"publicIp":"{NAT_EIP}","allocationId":"eipalloc-1","domain":"vpc"}}"#),
+    ));
+    r.verdict(ec2("2023-07-01T08:00:05Z", "CreateNatGateway", r#"{"CreateNatGatewayRequest":{"AllocationId":"eipalloc-1"}}"#, r#"{"CreateNatGatewayResponse":{"natGateway":{"natGatewayAddressSet":{"item":{"allocationId":"eipalloc-1"}}}}}"#));
+    // Thirty days, one refresh and a few calls a day: far past the idle TTL of announced addresses.
+    for day in 1..=30 {
+        let key = format!("ASIAKEYDAY{day:02}");
+        r.verdict(assume(&format!("2023-07-{day:02}T09:00:00Z"), &key));
+        for hour in [9, 13, 17] {
+            let time = format!("2023-07-{day:02}T{hour:02}:30:00Z");
+            assert_eq!(
+                r.verdict(call(&time, &key, NAT_EIP, "")),
+                Some(Verdict::Expected(How::AccountElasticIp)),
+                "{time}"
+            );
+        }
+    }
+}
