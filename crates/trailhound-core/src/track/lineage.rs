@@ -305,7 +305,12 @@ impl Lineage {
                     OriginKind::WebIdentityFederation
                 };
                 let principal = id.arn.clone().or_else(|| issued.role_arn.clone());
-                (1, origin(kind, principal, None, ev, &hop), Vec::new(), false)
+                (
+                    1,
+                    origin(kind, principal, None, ev, &hop),
+                    Vec::new(),
+                    false,
+                )
             }
             (_, IdentityType::AwsService, _) | (_, _, None) if id.invoked_by.is_some() => {
                 // An AWS service's own session: the origin credential itself (depth 0).
