@@ -140,22 +140,27 @@ fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
         Step::Batch(batch) => batch.par_iter().map(|i| decode_whole(i, raw)).collect(),
         Step::Alone(_) => Vec::new(),
     };
-    decode_ahead(&steps(inputs), threads, decode, |step, decoded| match step {
-        Step::Batch(_) => {
-            for d in decoded {
-                engine.feed(d);
+    decode_ahead(
+        &steps(inputs),
+        threads,
+        decode,
+        |step, decoded| match step {
+            Step::Batch(_) => {
+                for d in decoded {
+                    engine.feed(d);
+                    progress.inc(1);
+                }
+            }
+            Step::Alone(input) => {
+                if input.digest {
+                    engine.skipped_input(digest_skip(input));
+                } else {
+                    stream(engine, input);
+                }
                 progress.inc(1);
             }
-        }
-        Step::Alone(input) => {
-            if input.digest {
-                engine.skipped_input(digest_skip(input));
-            } else {
-                stream(engine, input);
-            }
-            progress.inc(1);
-        }
-    });
+        },
+    );
 }
 
 /// Steps decoded ahead of the engine, at most this many.

@@ -102,11 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             events,
         );
         report("scan", t, events, raw_bytes, scan, floor, &digest);
-        let enrich = median(
-            args.runs,
-            || pipeline_once(&pool, &files, true).0,
-            events,
-        );
+        let enrich = median(args.runs, || pipeline_once(&pool, &files, true).0, events);
         report("enrich", t, events, raw_bytes, enrich, floor, "");
     }
     Ok(ExitCode::SUCCESS)
