@@ -101,39 +101,101 @@ pub fn run(engine: &mut Engine, args: &InputArgs) {
     progress.finish_and_clear();
 }
 
-/// Decodes inputs (small files in parallel batches) and feeds the engine in input order.
-fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
+/// One step of feeding, in input order.
+enum Step<'a> {
+    /// Small files, decoded in parallel.
+    Batch(&'a [Input]),
+    /// A digest file (skipped by name) or a large file or stdin (streamed on the engine's thread).
+    Alone(&'a Input),
+}
+
+/// Inputs as steps: runs of small files in batches of [`BATCH`], everything else alone.
+fn steps(inputs: &[Input]) -> Vec<Step<'_>> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < inputs.len() {
-        let input = &inputs[i];
-        if input.digest {
-            engine.skipped_input(digest_skip(input));
-            progress.inc(1);
-            i += 1;
-            continue;
-        }
-        if !is_small_file(input) {
-            stream(engine, input);
-            progress.inc(1);
+        let batchable = |input: &Input| !input.digest && is_small_file(input);
+        if !batchable(&inputs[i]) {
+            out.push(Step::Alone(&inputs[i]));
             i += 1;
             continue;
         }
         let end = (i..inputs.len())
             .take(BATCH)
-            .take_while(|&j| !inputs[j].digest && is_small_file(&inputs[j]))
+            .take_while(|&j| batchable(&inputs[j]))
             .last()
             .map_or(i + 1, |j| j + 1);
-        let raw = engine.wants_raw();
-        let decoded: Vec<Decoded> = inputs[i..end]
-            .par_iter()
-            .map(|input| decode_whole(input, raw))
-            .collect();
-        for d in decoded {
-            engine.feed(d);
-            progress.inc(1);
-        }
+        out.push(Step::Batch(&inputs[i..end]));
         i = end;
     }
+    out
+}
+
+/// Decodes inputs (small files in parallel batches, ahead of the engine) and feeds the engine in
+/// input order.
+fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
+    let raw = engine.wants_raw();
+    let threads = rayon::current_num_threads();
+    let decode = |step: &Step| match step {
+        Step::Batch(batch) => batch.par_iter().map(|i| decode_whole(i, raw)).collect(),
+        Step::Alone(_) => Vec::new(),
+    };
+    decode_ahead(
+        &steps(inputs),
+        threads,
+        decode,
+        |step, decoded| match step {
+            Step::Batch(_) => {
+                for d in decoded {
+                    engine.feed(d);
+                    progress.inc(1);
+                }
+            }
+            Step::Alone(input) => {
+                if input.digest {
+                    engine.skipped_input(digest_skip(input));
+                } else {
+                    stream(engine, input);
+                }
+                progress.inc(1);
+            }
+        },
+    );
+}
+
+/// Steps decoded ahead of the engine, at most this many.
+const AHEAD: usize = 2;
+
+/// Runs `decode` on each step and `consume` on its result, in step order, on the calling thread.
+/// With more than one thread, decoding runs on another thread (and the rayon pool it uses) up to
+/// [`AHEAD`] steps ahead, so that decoding the next batch overlaps the engine's work on this one;
+/// memory stays bounded by the steps in flight. With one thread everything runs on this one.
+pub fn decode_ahead<S: Sync, D: Send>(
+    steps: &[S],
+    threads: usize,
+    decode: impl Fn(&S) -> D + Sync,
+    mut consume: impl FnMut(&S, D),
+) {
+    if threads <= 1 {
+        for step in steps {
+            consume(step, decode(step));
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
+        let decode = &decode;
+        scope.spawn(move || {
+            for step in steps {
+                if tx.send(decode(step)).is_err() {
+                    return;
+                }
+            }
+        });
+        for (step, decoded) in steps.iter().zip(rx) {
+            consume(step, decoded);
+        }
+    });
 }
 
 fn is_small_file(input: &Input) -> bool {

@@ -126,7 +126,7 @@ pub fn open(origin: &Origin) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
 }
 
 /// Wraps a reader in a gzip decoder when its first bytes are the gzip magic.
-pub fn sniff<R: BufRead + Send + 'static>(mut reader: R) -> (Box<dyn BufRead + Send>, bool) {
+pub fn sniff<'a, R: BufRead + Send + 'a>(mut reader: R) -> (Box<dyn BufRead + Send + 'a>, bool) {
     let gzip = matches!(reader.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
     if gzip {
         (

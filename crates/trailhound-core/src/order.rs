@@ -25,7 +25,8 @@ pub struct OrderStats {
     pub max_held: usize,
 }
 
-struct Held(Event);
+/// A held event, boxed: the heap moves 8 bytes per sift instead of the whole event.
+struct Held(Box<Event>);
 
 impl Held {
     fn key(&self) -> (EventTime, &str, &str, &str, &str) {
@@ -102,7 +103,7 @@ impl Reorder {
             self.stats.late += 1;
         }
         self.newest = Some(self.newest.map_or(event.time, |n| n.max(event.time)));
-        self.heap.push(Reverse(Held(event)));
+        self.heap.push(Reverse(Held(Box::new(event))));
         self.stats.max_held = self.stats.max_held.max(self.heap.len());
         if let Some(newest) = self.newest {
             self.release(EventTime(newest.0.saturating_sub(self.window)), out);
@@ -123,7 +124,7 @@ impl Reorder {
         while self.heap.peek().is_some_and(|Reverse(h)| h.0.time <= upto) {
             if let Some(Reverse(Held(event))) = self.heap.pop() {
                 self.released = Some(self.released.map_or(event.time, |r| r.max(event.time)));
-                out(event);
+                out(*event);
             }
         }
         // Forget ids older than the horizon behind what was released (or the oldest, past the cap).

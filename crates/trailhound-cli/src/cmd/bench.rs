@@ -95,18 +95,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let scan = median(
             args.runs,
             || {
-                let (n, d) = pool.install(|| pipeline_once(&files, false));
+                let (n, d) = pipeline_once(&pool, &files, false);
                 digest = d;
                 n
             },
             events,
         );
         report("scan", t, events, raw_bytes, scan, floor, &digest);
-        let enrich = median(
-            args.runs,
-            || pool.install(|| pipeline_once(&files, true)).0,
-            events,
-        );
+        let enrich = median(args.runs, || pipeline_once(&pool, &files, true).0, events);
         report("enrich", t, events, raw_bytes, enrich, floor, "");
     }
     Ok(ExitCode::SUCCESS)
@@ -198,7 +194,7 @@ fn floor_once(files: &[(Arc<str>, Vec<u8>)]) -> (u64, usize) {
     files
         .par_iter()
         .map(|(_, bytes)| {
-            let (mut reader, _) = input::sniff(io::Cursor::new(bytes.clone()));
+            let (mut reader, _) = input::sniff(io::Cursor::new(bytes.as_slice()));
             let mut raw = Vec::with_capacity(bytes.len() * 10);
             if reader.read_to_end(&mut raw).is_err() {
                 return (0, 0);
@@ -209,8 +205,13 @@ fn floor_once(files: &[(Arc<str>, Vec<u8>)]) -> (u64, usize) {
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
-/// The whole pipeline over in-memory files; returns (events read, digest of the findings).
-fn pipeline_once(files: &[(Arc<str>, Vec<u8>)], with_enrich: bool) -> (u64, String) {
+/// The whole pipeline over in-memory files, fed as `scan` feeds it (batches decoded on `pool`
+/// ahead of the engine); returns (events read, digest of the findings).
+fn pipeline_once(
+    pool: &rayon::ThreadPool,
+    files: &[(Arc<str>, Vec<u8>)],
+    with_enrich: bool,
+) -> (u64, String) {
     let mut engine = Engine::new(Settings::default(), Ranges::builtin(), Box::new(|_| {}));
     if with_enrich {
         engine = engine.with_enrich(
@@ -218,18 +219,24 @@ fn pipeline_once(files: &[(Arc<str>, Vec<u8>)], with_enrich: bool) -> (u64, Stri
             Box::new(io::sink()),
         );
     }
-    for chunk in files.chunks(BATCH) {
-        let decoded: Vec<Decoded> = chunk
-            .par_iter()
-            .map(|(name, bytes)| {
-                let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.clone()));
-                Decoded::decode(name, &mut reader, gzip, with_enrich)
-            })
-            .collect();
+    let batches: Vec<&[(Arc<str>, Vec<u8>)]> = files.chunks(BATCH).collect();
+    let decode = |chunk: &&[(Arc<str>, Vec<u8>)]| -> Vec<Decoded> {
+        pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|(name, bytes)| {
+                    let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
+                    Decoded::decode(name, &mut reader, gzip, with_enrich)
+                })
+                .collect()
+        })
+    };
+    let threads = pool.current_num_threads();
+    crate::drive::decode_ahead(&batches, threads, decode, |_, decoded| {
         for d in decoded {
             engine.feed(d);
         }
-    }
+    });
     let (findings, summary) = engine.finish();
     let lines: Vec<String> = findings
         .iter()

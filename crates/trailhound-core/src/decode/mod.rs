@@ -17,6 +17,7 @@
 //! Messages quote the bad value, made safe by [`safe_message`]: never a secret, never long.
 //! Memory: NDJSON is read line by line (a line is capped at [`MAX_RECORD`]); a document (`Records`
 //! or array) is held whole, as CloudTrail files are small (capped at [`MAX_DOCUMENT`]).
+mod fast;
 mod message;
 mod net;
 mod record;
@@ -174,6 +175,8 @@ struct Decoder<'s> {
     max_document: u64,
     /// A file-level skip was reported (so the input is not also called empty).
     file_skipped: bool,
+    /// The fast path's events, kept for the next document.
+    fast: Vec<Event>,
 }
 
 enum Flow {
@@ -196,6 +199,7 @@ impl<'s> Decoder<'s> {
             doc_line: 0,
             max_document: MAX_DOCUMENT as u64,
             file_skipped: false,
+            fast: Vec::new(),
         }
     }
 
@@ -389,6 +393,20 @@ impl<'s> Decoder<'s> {
     /// A `Records` document or a JSON array: each record is decoded on its own, so one bad record
     /// costs one record, and a break keeps the records before it.
     fn stream(&mut self, bytes: &[u8], kind: Kind, pos: Position) -> Flow {
+        if !self.sink.wants_raw() {
+            let mut events = std::mem::take(&mut self.fast);
+            events.clear();
+            let whole = fast::events(bytes, kind, &mut events);
+            if whole {
+                for event in events.drain(..) {
+                    self.emit(event, "");
+                }
+            }
+            self.fast = events;
+            if whole {
+                return Flow::Continue;
+            }
+        }
         match stream::elements(bytes, kind, &mut |raw, n| self.record(raw, n)) {
             Ok(()) => Flow::Continue,
             Err((e, n)) if e.is_syntax() && std::str::from_utf8(bytes).is_err() => {
