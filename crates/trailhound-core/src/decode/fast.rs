@@ -9,8 +9,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserializer as _;
+use serde::{Deserialize, Deserializer as _};
 
 use super::record::{RawEvent, Shape};
 use super::stream::Kind;
@@ -66,7 +67,7 @@ impl<'de> Visitor<'de> for Records<'_> {
         f.write_str("an array of CloudTrail records")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<RawEvent<'de>>()? {
+        while let Some(Object(raw)) = seq.next_element::<Object<'de>>()? {
             match raw.into_shape() {
                 Ok(Shape::Event(event)) => self.0.push(*event),
                 // Not an event: the robust path says what it is.
@@ -74,6 +75,28 @@ impl<'de> Visitor<'de> for Records<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A record that is a JSON object (serde would also fill a struct from an array, by position; the
+/// robust path skips such a record).
+struct Object<'a>(RawEvent<'a>);
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Object<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail record object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<'de>, A::Error> {
+        RawEvent::deserialize(MapAccessDeserializer::new(map)).map(Object)
     }
 }
 
