@@ -279,3 +279,31 @@ fn golden_output_for_a_small_fixture() {
         golden.display()
     );
 }
+
+/// A pretty-printed log file (as `jq .` writes it): every enriched event is still one JSON line,
+/// the same events as from the compact original. (Found by the pipeline fuzz target.)
+#[test]
+fn pretty_printed_records_stay_one_line_each() {
+    let dir = tempdir(&format!("enrich-pretty-{}", common::unique()));
+    let src = repo().join(
+        "tests/fixtures/exfil_outside_aws/123456789012_CloudTrail_us-east-1_20240305T1015Z_bMB5y9oBGYjRhBt0.json.gz",
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&src).expect("fixture")),
+        &mut text,
+    )
+    .expect("gzip");
+    let doc: Value = serde_json::from_str(&text).expect("log file");
+    let pretty = dir.join("pretty.json");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&doc).expect("pretty")).expect("write");
+    let (compact_lines, _) = enrich(&[src], &[]);
+    let (pretty_lines, summary) = enrich(&[pretty], &[]);
+    assert!(!pretty_lines.is_empty());
+    assert_eq!(summary["enriched"], Value::from(pretty_lines.len()));
+    let parse = |l: &String| serde_json::from_str::<Value>(l).expect("one JSON object per line");
+    let compact: Vec<Value> = compact_lines.iter().map(parse).collect();
+    let pretty: Vec<Value> = pretty_lines.iter().map(parse).collect();
+    assert_eq!(compact, pretty);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@
 //! (no re-serialisation of the original).
 mod redact;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -236,7 +237,12 @@ impl Enricher {
             out.write_all(b"\n")?;
         }
         let raw = ev.raw.as_deref().unwrap_or("{}");
-        let text = redact(raw);
+        let mut text = redact(raw);
+        // One event per line: a pretty-printed record's line breaks can only be whitespace between
+        // tokens (inside strings JSON escapes them), so they become spaces.
+        if text.contains(['\n', '\r']) {
+            text = Cow::Owned(text.replace(['\n', '\r'], " "));
+        }
         let body = text.trim_end();
         let Some(open) = body.strip_suffix('}') else {
             return Err(io::Error::other("record text is not a JSON object"));
