@@ -1,5 +1,5 @@
 //! Driving the engine: the input options `scan` and `enrich` share, turning them into validated
-//! settings, and feeding every input to the engine — small files decoded in parallel batches, large
+//! settings, and feeding every input to the engine — small files decoded on every core ahead of the engine, large
 //! files and stdin streamed — in input order, so results never depend on the thread count.
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use trailhound_core::config::{Config, Settings};
 use trailhound_core::decode::{Position, Sink, Skip, SkipReason};
 use trailhound_core::input::{self, Input, Origin};
@@ -51,23 +50,15 @@ pub struct InputArgs {
     pub no_progress: bool,
 }
 
-/// Files larger than this are streamed on the main thread instead of decoded in a parallel batch.
+/// Files larger than this are streamed on the main thread instead of decoded whole by a worker.
 const PARALLEL_MAX_BYTES: u64 = 64 << 20;
-/// Files decoded per parallel batch.
-const BATCH: usize = 64;
 /// Skip messages printed before they are only counted.
 const MAX_SKIP_MESSAGES: u64 = 100;
 
-/// Validated settings and ranges, and the thread pool configured.
+/// Validated settings and ranges.
 pub fn prepare(args: &InputArgs) -> Result<(Settings, Ranges)> {
     let (settings, ranges_file) = settings(args)?;
     let ranges = ranges(ranges_file.as_deref())?;
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .context("cannot start the decoding threads")?;
-    }
     Ok((settings, ranges))
 }
 
@@ -97,105 +88,48 @@ pub fn run(engine: &mut Engine, args: &InputArgs) {
         });
     }
     let progress = progress_bar(args, inputs.len() as u64);
-    feed(engine, &inputs, &progress);
+    feed(engine, &inputs, &progress, threads(args));
     progress.finish_and_clear();
 }
 
-/// One step of feeding, in input order.
-enum Step<'a> {
-    /// Small files, decoded in parallel.
-    Batch(&'a [Input]),
-    /// A digest file (skipped by name) or a large file or stdin (streamed on the engine's thread).
-    Alone(&'a Input),
+/// What a worker made of one input.
+enum Work {
+    /// A small file, decoded whole.
+    Decoded(Decoded),
+    /// A digest file, skipped by name.
+    Digest,
+    /// A large file or stdin: streamed on the engine's thread, with bounded memory.
+    Stream,
 }
 
-/// Inputs as steps: runs of small files in batches of [`BATCH`], everything else alone.
-fn steps(inputs: &[Input]) -> Vec<Step<'_>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < inputs.len() {
-        let batchable = |input: &Input| !input.digest && is_small_file(input);
-        if !batchable(&inputs[i]) {
-            out.push(Step::Alone(&inputs[i]));
-            i += 1;
-            continue;
-        }
-        let end = (i..inputs.len())
-            .take(BATCH)
-            .take_while(|&j| batchable(&inputs[j]))
-            .last()
-            .map_or(i + 1, |j| j + 1);
-        out.push(Step::Batch(&inputs[i..end]));
-        i = end;
-    }
-    out
-}
-
-/// Decodes inputs (small files in parallel batches, ahead of the engine) and feeds the engine in
+/// Decodes inputs on every core (small files whole, ahead of the engine) and feeds the engine in
 /// input order.
-fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar) {
+fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar, threads: usize) {
     let raw = engine.wants_raw();
-    let threads = rayon::current_num_threads();
-    let decode = |step: &Step| match step {
-        Step::Batch(batch) => batch.par_iter().map(|i| decode_whole(i, raw)).collect(),
-        Step::Alone(_) => Vec::new(),
+    let decode = |input: &Input| {
+        if input.digest {
+            Work::Digest
+        } else if is_small_file(input) {
+            Work::Decoded(decode_whole(input, raw))
+        } else {
+            Work::Stream
+        }
     };
-    decode_ahead(
-        &steps(inputs),
-        threads,
-        decode,
-        |step, decoded| match step {
-            Step::Batch(_) => {
-                for d in decoded {
-                    engine.feed(d);
-                    progress.inc(1);
-                }
-            }
-            Step::Alone(input) => {
-                if input.digest {
-                    engine.skipped_input(digest_skip(input));
-                } else {
-                    stream(engine, input);
-                }
-                progress.inc(1);
-            }
-        },
-    );
+    crate::ordered::map(inputs, threads, decode, |input, work| {
+        match work {
+            Work::Decoded(d) => engine.feed(d),
+            Work::Digest => engine.skipped_input(digest_skip(input)),
+            Work::Stream => stream(engine, input),
+        }
+        progress.inc(1);
+    });
 }
 
-/// Steps decoded ahead of the engine, at most this many.
-const AHEAD: usize = 2;
-
-/// Runs `decode` on each step and `consume` on its result, in step order, on the calling thread.
-/// With more than one thread, decoding runs on another thread (and the rayon pool it uses) up to
-/// [`AHEAD`] steps ahead, so that decoding the next batch overlaps the engine's work on this one;
-/// memory stays bounded by the steps in flight. With one thread everything runs on this one.
-pub fn decode_ahead<S: Sync, D: Send>(
-    steps: &[S],
-    threads: usize,
-    decode: impl Fn(&S) -> D + Sync,
-    mut consume: impl FnMut(&S, D),
-) {
-    if threads <= 1 {
-        for step in steps {
-            consume(step, decode(step));
-        }
-        return;
-    }
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
-        let decode = &decode;
-        scope.spawn(move || {
-            for step in steps {
-                if tx.send(decode(step)).is_err() {
-                    return;
-                }
-            }
-        });
-        for (step, decoded) in steps.iter().zip(rx) {
-            consume(step, decoded);
-        }
-    });
+/// Decoding threads: `--threads`, or every core.
+fn threads(args: &InputArgs) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
 fn is_small_file(input: &Input) -> bool {

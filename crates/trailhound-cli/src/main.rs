@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod drive;
+mod ordered;
 mod sink;
 
 /// Find stolen and misused AWS workload credentials in CloudTrail.

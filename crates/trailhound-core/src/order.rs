@@ -6,9 +6,8 @@
 //! dropped), released at once, and counted. Duplicates (an `eventID` seen within the de-duplication
 //! horizon, default one hour of event time behind the window) are dropped and counted. Memory is
 //! bounded by the events within one window plus 16 bytes per remembered id (capped).
-use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use crate::event::Event;
@@ -25,36 +24,23 @@ pub struct OrderStats {
     pub max_held: usize,
 }
 
-/// A held event, boxed: the heap moves 8 bytes per sift instead of the whole event.
-struct Held(Box<Event>);
+/// A held event with its `eventID` as [`id_key`] gives it (a UUID's value, which orders as its
+/// text does). Only a tie falls back to comparing text.
+struct Held {
+    id: u128,
+    event: Event,
+}
 
 impl Held {
-    fn key(&self) -> (EventTime, &str, &str, &str, &str) {
-        let e = &self.0;
+    fn key(&self) -> (u128, &str, &str, &str, &str) {
+        let e = &self.event;
         (
-            e.time,
+            self.id,
             &e.event_id,
             &e.event_source,
             &e.event_name,
             &e.source_ip,
         )
-    }
-}
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Held {}
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Held {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
     }
 }
 
@@ -65,10 +51,14 @@ pub const MAX_IDS: usize = 20_000_000;
 pub struct Reorder {
     window: i64,
     horizon: i64,
-    heap: BinaryHeap<Reverse<Held>>,
+    /// Held events by event time: each bucket is sorted when it is released. CloudTrail's times
+    /// are whole seconds, so a window holds at most a few hundred buckets, and one event costs
+    /// one small-tree lookup instead of a heap sift in and out.
+    held: BTreeMap<EventTime, Vec<Held>>,
+    held_len: usize,
     newest: Option<EventTime>,
     released: Option<EventTime>,
-    seen: HashSet<u128>,
+    seen: HashSet<u128, IdHash>,
     seen_order: VecDeque<(EventTime, u128)>,
     stats: OrderStats,
 }
@@ -80,10 +70,11 @@ impl Reorder {
         Reorder {
             window,
             horizon: horizon.max(window),
-            heap: BinaryHeap::new(),
+            held: BTreeMap::new(),
+            held_len: 0,
             newest: None,
             released: None,
-            seen: HashSet::new(),
+            seen: HashSet::with_hasher(IdHash::default()),
             seen_order: VecDeque::new(),
             stats: OrderStats::default(),
         }
@@ -91,20 +82,27 @@ impl Reorder {
 
     /// Takes one event; calls `out` with every event that leaves the window, in order.
     pub fn push(&mut self, event: Event, out: &mut impl FnMut(Event)) {
-        if !event.event_id.is_empty() {
+        let id = if event.event_id.is_empty() {
+            0
+        } else {
             let id = id_key(&event.event_id);
             if !self.seen.insert(id) {
                 self.stats.duplicates += 1;
                 return;
             }
             self.seen_order.push_back((event.time, id));
-        }
+            id
+        };
         if self.released.is_some_and(|r| event.time < r) {
             self.stats.late += 1;
         }
         self.newest = Some(self.newest.map_or(event.time, |n| n.max(event.time)));
-        self.heap.push(Reverse(Held(Box::new(event))));
-        self.stats.max_held = self.stats.max_held.max(self.heap.len());
+        self.held
+            .entry(event.time)
+            .or_default()
+            .push(Held { id, event });
+        self.held_len += 1;
+        self.stats.max_held = self.stats.max_held.max(self.held_len);
         if let Some(newest) = self.newest {
             self.release(EventTime(newest.0.saturating_sub(self.window)), out);
         }
@@ -121,10 +119,17 @@ impl Reorder {
     }
 
     fn release(&mut self, upto: EventTime, out: &mut impl FnMut(Event)) {
-        while self.heap.peek().is_some_and(|Reverse(h)| h.0.time <= upto) {
-            if let Some(Reverse(Held(event))) = self.heap.pop() {
-                self.released = Some(self.released.map_or(event.time, |r| r.max(event.time)));
-                out(*event);
+        while let Some(entry) = self.held.first_entry() {
+            if *entry.key() > upto {
+                break;
+            }
+            let time = *entry.key();
+            let mut bucket = entry.remove();
+            bucket.sort_by(|a, b| a.key().cmp(&b.key()));
+            self.held_len -= bucket.len();
+            self.released = Some(self.released.map_or(time, |r| r.max(time)));
+            for held in bucket {
+                out(held.event);
             }
         }
         // Forget ids older than the horizon behind what was released (or the oldest, past the cap).
@@ -139,6 +144,51 @@ impl Reorder {
                 self.seen.remove(&id);
             }
         }
+    }
+}
+
+/// Hashing for [`id_key`]s, which are already uniformly distributed (a random UUID's bits, or a
+/// 128-bit hash): the halves mixed with a per-process random seed, instead of SipHash over 16 bytes
+/// for every event. The seed keeps crafted ids from colliding on purpose; it changes nothing but
+/// the set's layout (only membership is asked), so results do not depend on it.
+#[derive(Clone)]
+struct IdHash(u64);
+
+impl Default for IdHash {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        IdHash(std::collections::hash_map::RandomState::new().hash_one(0u8))
+    }
+}
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
     }
 }
 

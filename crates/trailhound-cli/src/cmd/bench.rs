@@ -39,9 +39,6 @@ pub struct Args {
     pub threads: Vec<usize>,
 }
 
-/// Files decoded per parallel batch (as `scan`).
-const BATCH: usize = 64;
-
 /// Runs `bench`.
 pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(n) = args.instances {
@@ -81,8 +78,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.runs
     );
     println!(
-        "{:<8} {:>7} {:>12} {:>10} {:>9}  findings",
-        "stage", "threads", "events/s", "MB/s", "vs floor"
+        "{:<8} {:>7} {:>12} {:>10} {:>9} {:>6}  findings",
+        "stage", "threads", "events/s", "MB/s", "vs floor", "cores"
     );
     for &t in &threads {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -95,14 +92,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let scan = median(
             args.runs,
             || {
-                let (n, d) = pipeline_once(&pool, &files, false);
+                let (n, d) = pipeline_once(t, &files, false);
                 digest = d;
                 n
             },
             events,
         );
         report("scan", t, events, raw_bytes, scan, floor, &digest);
-        let enrich = median(args.runs, || pipeline_once(&pool, &files, true).0, events);
+        let enrich = median(args.runs, || pipeline_once(t, &files, true).0, events);
         report("enrich", t, events, raw_bytes, enrich, floor, "");
     }
     Ok(ExitCode::SUCCESS)
@@ -117,32 +114,57 @@ fn report(
     threads: usize,
     events: u64,
     raw: usize,
-    took: Duration,
-    floor: Duration,
+    took: Timed,
+    floor: Timed,
     digest: &str,
 ) {
-    let secs = took.as_secs_f64().max(1e-9);
+    let secs = took.wall.as_secs_f64().max(1e-9);
     println!(
-        "{stage:<8} {threads:>7} {:>12.0} {:>10.1} {:>8.0}%  {digest}",
+        "{stage:<8} {threads:>7} {:>12.0} {:>10.1} {:>8.0}% {:>6.2}  {digest}",
         events as f64 / secs,
         mb(raw) / secs,
-        100.0 * floor.as_secs_f64() / secs
+        100.0 * floor.wall.as_secs_f64() / secs,
+        took.cores
     );
 }
 
-/// Runs `f` `runs` times and returns the median time; `f` returns the events it saw (checked).
-fn median(runs: usize, mut f: impl FnMut() -> u64, events: u64) -> Duration {
-    let mut times: Vec<Duration> = (0..runs.max(1))
+/// Runs `f` `runs` times and returns the median run: its wall time and the cores it kept busy
+/// (CPU time over wall time); `f` returns the events it saw (checked).
+fn median(runs: usize, mut f: impl FnMut() -> u64, events: u64) -> Timed {
+    let mut times: Vec<Timed> = (0..runs.max(1))
         .map(|_| {
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), cpu_time());
             let n = f();
-            let took = start.elapsed();
+            let wall = start.elapsed();
             assert_eq!(n, events, "a run saw a different number of events");
-            took
+            let cores = match (cpu, cpu_time()) {
+                (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64() / wall.as_secs_f64(),
+                _ => f64::NAN,
+            };
+            Timed { wall, cores }
         })
         .collect();
-    times.sort();
-    times[times.len() / 2]
+    times.sort_by_key(|t| t.wall);
+    times.swap_remove(times.len() / 2)
+}
+
+/// One measured run.
+#[derive(Clone, Copy)]
+struct Timed {
+    wall: Duration,
+    /// CPU time over wall time.
+    cores: f64,
+}
+
+/// CPU time (user and system) of this process so far, from `/proc/self/stat` (Linux).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3; utime, stime are 14, 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ').skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    // The kernel reports clock ticks: USER_HZ, 100 on every Linux platform trailhound targets.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// The floor's record: the fields a detector needs, borrowed.
@@ -205,10 +227,10 @@ fn floor_once(files: &[(Arc<str>, Vec<u8>)]) -> (u64, usize) {
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
-/// The whole pipeline over in-memory files, fed as `scan` feeds it (batches decoded on `pool`
-/// ahead of the engine); returns (events read, digest of the findings).
+/// The whole pipeline over in-memory files, fed as `scan` feeds it (files decoded by `threads`
+/// workers ahead of the engine); returns (events read, digest of the findings).
 fn pipeline_once(
-    pool: &rayon::ThreadPool,
+    threads: usize,
     files: &[(Arc<str>, Vec<u8>)],
     with_enrich: bool,
 ) -> (u64, String) {
@@ -219,24 +241,11 @@ fn pipeline_once(
             Box::new(io::sink()),
         );
     }
-    let batches: Vec<&[(Arc<str>, Vec<u8>)]> = files.chunks(BATCH).collect();
-    let decode = |chunk: &&[(Arc<str>, Vec<u8>)]| -> Vec<Decoded> {
-        pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|(name, bytes)| {
-                    let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
-                    Decoded::decode(name, &mut reader, gzip, with_enrich)
-                })
-                .collect()
-        })
+    let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| {
+        let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
+        Decoded::decode(name, &mut reader, gzip, with_enrich)
     };
-    let threads = pool.current_num_threads();
-    crate::drive::decode_ahead(&batches, threads, decode, |_, decoded| {
-        for d in decoded {
-            engine.feed(d);
-        }
-    });
+    crate::ordered::map(files, threads, decode, |_, decoded| engine.feed(decoded));
     let (findings, summary) = engine.finish();
     let lines: Vec<String> = findings
         .iter()

@@ -161,7 +161,7 @@ pub(super) fn read_line_capped(
                 _ => LineRead::Line,
             });
         }
-        let (used, done) = match chunk.iter().position(|&c| c == b'\n') {
+        let (used, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
