@@ -20,7 +20,6 @@ mod mitre;
 mod tests;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// IAM access level of an action (as in the AWS Service Authorization Reference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,29 +178,8 @@ struct Entry {
     known_unknown: Option<&'static str>,
 }
 
-/// FxHash (rustc's hasher): fast for the short ASCII keys used here; keys are our own data, not input.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<V> = HashMap<Box<str>, V, BuildHasherDefault<Fx>>;
+/// FxHash (rustc's hasher): fast for the short ASCII keys used here; keys are our own data.
+type FxMap<V> = HashMap<Box<str>, V, rustc_hash::FxBuildHasher>;
 
 struct Service {
     prefix: Box<str>,

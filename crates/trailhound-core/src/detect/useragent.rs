@@ -21,7 +21,6 @@
 //!   VPC endpoint network-activity records (no agent, no `readOnly`) are not client calls and are
 //!   never judged.
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use compact_str::CompactString;
 
@@ -52,33 +51,10 @@ const CACHE_CAP: usize = 8192;
 /// Client families remembered per role.
 const MAX_FAMILIES: usize = 16;
 
-/// FxHash (rustc's): fast for the short agent strings; keys are compared in full, so collisions only
-/// cost a probe.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// `UserAgent::parse`, memoised per distinct agent (bounded: starts over when full).
 #[derive(Default)]
 pub(super) struct AgentCache {
-    map: HashMap<Box<str>, UserAgent, BuildHasherDefault<Fx>>,
+    map: HashMap<Box<str>, UserAgent, rustc_hash::FxBuildHasher>,
 }
 
 impl AgentCache {
