@@ -72,7 +72,7 @@ pub struct ExpectedAddress {
 }
 
 /// What to do.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Remediation {
     /// One line.
     pub summary: String,

@@ -2,7 +2,7 @@
 use serde_json::json;
 
 use crate::event::{role_name, Delivery};
-use crate::finding::Remediation;
+use crate::finding::{Finding, Remediation};
 use crate::time::EventTime;
 
 /// What an analyst does about a role credential used where it should not be.
@@ -21,7 +21,19 @@ pub struct StolenRole<'a> {
     pub revoke_before: EventTime,
 }
 
-impl StolenRole<'_> {
+impl<'a> StolenRole<'a> {
+    /// The stolen role credential a finding is about: its role, instance, region and key.
+    pub fn of(finding: &'a Finding, delivery: Option<Delivery>, revoke_before: EventTime) -> Self {
+        StolenRole {
+            role_arn: finding.role_arn.as_deref(),
+            instance_id: finding.instance_id.as_deref(),
+            region: &finding.region,
+            access_key_id: &finding.access_key_id,
+            delivery,
+            revoke_before,
+        }
+    }
+
     /// The remediation block.
     pub fn remediation(&self) -> Remediation {
         let role = self.role_arn.and_then(role_name).unwrap_or("<role-name>");

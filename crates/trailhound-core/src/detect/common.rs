@@ -49,12 +49,7 @@ pub(super) fn blank(kind: &'static str, severity: Severity) -> Finding {
             .collect(),
         explanation: String::new(),
         expected_addresses: Vec::new(),
-        remediation: Remediation {
-            summary: String::new(),
-            steps: Vec::new(),
-            commands: Vec::new(),
-            revoke_policy: None,
-        },
+        remediation: Remediation::default(),
         evidence_enrichment: Vec::new(),
         origin: None,
         chain: Vec::new(),

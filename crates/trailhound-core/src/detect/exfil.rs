@@ -120,15 +120,7 @@ impl Draft {
         if let Some(ua) = evidence.user_agents.first() {
             finding.user_agent = ua.clone();
         }
-        finding.remediation = StolenRole {
-            role_arn: finding.role_arn.as_deref(),
-            instance_id: finding.instance_id.as_deref(),
-            region: &finding.region,
-            access_key_id: &finding.access_key_id,
-            delivery,
-            revoke_before: evidence.last,
-        }
-        .remediation();
+        finding.remediation = StolenRole::of(&finding, delivery, evidence.last).remediation();
         finding
     }
 }
@@ -220,12 +212,7 @@ fn draft(
         mitre: MITRE.to_vec(),
         explanation,
         expected_addresses: expected,
-        remediation: crate::finding::Remediation {
-            summary: String::new(),
-            steps: Vec::new(),
-            commands: Vec::new(),
-            revoke_policy: None,
-        },
+        remediation: crate::finding::Remediation::default(),
         evidence_enrichment: Vec::new(),
         origin: None,
         chain: Vec::new(),

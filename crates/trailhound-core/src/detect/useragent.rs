@@ -538,15 +538,7 @@ impl SsrfDraft {
             t.push_str(&format!(" Origin: {}.", o.principal));
         }
         finding.explanation = t;
-        finding.remediation = StolenRole {
-            role_arn: finding.role_arn.as_deref(),
-            instance_id: finding.instance_id.as_deref(),
-            region: &finding.region,
-            access_key_id: &finding.access_key_id,
-            delivery,
-            revoke_before: evidence.last,
-        }
-        .remediation();
+        finding.remediation = StolenRole::of(&finding, delivery, evidence.last).remediation();
         finding
     }
 }
