@@ -240,7 +240,7 @@ impl Enricher {
         let mut text = redact(raw);
         // One event per line: a pretty-printed record's line breaks can only be whitespace between
         // tokens (inside strings JSON escapes them), so they become spaces.
-        if text.contains(['\n', '\r']) {
+        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
             text = Cow::Owned(text.replace(['\n', '\r'], " "));
         }
         let body = text.trim_end();

@@ -25,7 +25,7 @@ pub fn redact(raw: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut i = 0;
-    while let Some(q) = b[i..].iter().position(|&c| c == b'"') {
+    while let Some(q) = memchr::memchr(b'"', &b[i..]) {
         let start = i + q;
         let end = string_end(b, start);
         let key = &b[start + 1..end.saturating_sub(1).max(start + 1)];
@@ -71,12 +71,12 @@ fn is_secret_key(key: &[u8]) -> bool {
 /// The index just past the closing quote of the JSON string opening at `start`.
 fn string_end(b: &[u8], start: usize) -> usize {
     let mut i = start + 1;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
+    while let Some(k) = b.get(i..).and_then(|rest| memchr::memchr2(b'\\', b'"', rest)) {
+        i += k;
+        if b[i] == b'"' {
+            return i + 1;
         }
+        i += 2;
     }
     b.len()
 }
