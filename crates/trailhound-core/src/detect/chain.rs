@@ -390,7 +390,7 @@ impl Draft {
         f.explanation = self.explain();
         let roles: Vec<&str> = s.roles().collect();
         let (mut steps, commands, policy) =
-            cut_off(&roles, Some(&s.origin), &last.key, self.evidence.last);
+            cut_off(&roles, Some(&s.origin), &last.key, "", self.evidence.last);
         steps.push(format!(
             "Review who may assume each role on the path (their trust policies), starting with {name}; a role that trusts a whole account or a broad principal is how a chain crosses accounts."
         ));

@@ -287,12 +287,14 @@ pub(super) fn revoke_policy(before: EventTime) -> serde_json::Value {
     })
 }
 
-/// Steps and commands that cut off a credential and everything issued from it: revoke the sessions
-/// of every role on the path, deactivate a long-term key at the origin.
+/// Steps and commands that cut off a credential and everything issued from it: first deactivate a
+/// long-term key at the origin (or the key itself, when `key` is an IAM user's `AKIA…` key of
+/// `principal`), then revoke the sessions of every role on the path.
 pub(super) fn cut_off(
     roles: &[&str],
     origin: Option<&Origin>,
     key: &str,
+    principal: &str,
     before: EventTime,
 ) -> (Vec<String>, Vec<String>, Option<serde_json::Value>) {
     let mut steps = Vec::new();
@@ -311,25 +313,37 @@ pub(super) fn cut_off(
             commands.push(format!("aws iam put-role-policy --role-name {n} --policy-name AWSRevokeOlderSessions --policy-document '{text}'"));
         }
     }
+    // A long-term user key at the root of it all is cut first: nothing new can be issued from it.
+    let user_key = match origin {
+        Some(o) if o.kind == OriginKind::IamUser => {
+            o.key.as_deref().map(|k| (k, o.principal.as_str()))
+        }
+        _ if key.starts_with("AKIA") && principal.contains(":user/") => Some((key, principal)),
+        _ => None,
+    };
+    if let Some((k, arn)) = user_key {
+        let user = arn.rsplit('/').next().unwrap_or(arn);
+        steps.insert(0, format!("Deactivate the long-term key {k} of {arn} until its owner confirms the activity, then rotate it."));
+        commands.insert(0, format!("aws iam update-access-key --user-name {user} --access-key-id {k} --status Inactive"));
+    }
     if let Some(o) = origin {
-        match (o.kind, o.key.as_deref()) {
-            (OriginKind::IamUser, Some(k)) => {
-                let user = o.principal.rsplit('/').next().unwrap_or(&o.principal);
-                steps.push(format!("Deactivate the origin's long-term key {k} of {} until its owner confirms the activity, then rotate it.", o.principal));
-                commands.push(format!("aws iam update-access-key --user-name {user} --access-key-id {k} --status Inactive"));
-            }
-            (OriginKind::Root, _) => steps.push("The chain began with the root user's credentials: rotate the root password and keys, check MFA.".to_owned()),
-            (OriginKind::Ec2Instance, _) => steps.push(format!("The chain began with instance credentials of {}: treat the instance as compromised (see its InstanceCredentialExfiltration or SsrfUserAgentAnomaly finding) and enforce IMDSv2.", o.principal)),
+        match o.kind {
+            OriginKind::Root => steps.push("The chain began with the root user's credentials: rotate the root password and keys, check MFA.".to_owned()),
+            OriginKind::Ec2Instance => steps.push(format!("The chain began with instance credentials of {}: treat the instance as compromised (see its InstanceCredentialExfiltration or SsrfUserAgentAnomaly finding) and enforce IMDSv2.", o.principal)),
             _ => {}
         }
     }
-    if roles.is_empty() && key.starts_with("AKIA") {
+    if !key.is_empty() {
         commands.push(format!(
-            "aws iam update-access-key --access-key-id {key} --status Inactive"
+            "aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={key}"
+        ));
+    } else if let Some(user) = principal
+        .split_once(":user/")
+        .map(|(_, u)| u.rsplit('/').next().unwrap_or(u))
+    {
+        commands.push(format!(
+            "aws cloudtrail lookup-events --lookup-attributes AttributeKey=Username,AttributeValue={user}"
         ));
     }
-    commands.push(format!(
-        "aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={key}"
-    ));
     (steps, commands, (!names.is_empty()).then_some(policy))
 }

@@ -226,6 +226,7 @@ impl Draft {
                 &roles,
                 session.as_ref().map(|s| &s.origin),
                 &finding.access_key_id,
+                &finding.principal_arn,
                 evidence.last,
             )
         } else {

@@ -315,8 +315,13 @@ impl ToolDraft {
         }
         finding.explanation = t;
         let role_list: Vec<&str> = roles.iter().map(String::as_str).collect();
-        let (mut steps, commands, policy) =
-            cut_off(&role_list, None, &finding.access_key_id, evidence.last);
+        let (mut steps, commands, policy) = cut_off(
+            &role_list,
+            None,
+            &finding.access_key_id,
+            &finding.principal_arn,
+            evidence.last,
+        );
         steps.insert(
             0,
             format!(

@@ -71,7 +71,10 @@ fn is_secret_key(key: &[u8]) -> bool {
 /// The index just past the closing quote of the JSON string opening at `start`.
 fn string_end(b: &[u8], start: usize) -> usize {
     let mut i = start + 1;
-    while let Some(k) = b.get(i..).and_then(|rest| memchr::memchr2(b'\\', b'"', rest)) {
+    while let Some(k) = b
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'\\', b'"', rest))
+    {
         i += k;
         if b[i] == b'"' {
             return i + 1;
