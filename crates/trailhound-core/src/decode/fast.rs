@@ -3,7 +3,7 @@
 //!
 //! It only ever answers for a document the robust path ([`super::stream`]) would decode without a
 //! single skip: valid UTF-8, valid JSON, every record a CloudTrail event. Anything else (a bad
-//! record, an envelope, a syntax error, concatenated documents) returns `None` and the caller
+//! record, an envelope, a syntax error, concatenated documents) returns false and the caller
 //! decodes the document the robust way, so both paths give the same events and skips. Used when
 //! the sink does not want each record's text (`scan`; `enrich` needs the text).
 use std::borrow::Cow;
@@ -17,7 +17,8 @@ use super::record::{RawEvent, Shape};
 use super::stream::Kind;
 use crate::event::Event;
 
-/// Every record of `bytes` as an event, or `None` when any part of it needs the robust path.
+/// Every record of `bytes` as an event in `out`; false (and `out` to be discarded) when any part
+/// of it needs the robust path.
 pub(super) fn events(bytes: &[u8], kind: Kind, out: &mut Vec<Event>) -> bool {
     // JSON text must be UTF-8; serde skips unnamed strings without checking, the robust path does.
     if simdutf8::basic::from_utf8(bytes).is_err() {

@@ -175,8 +175,6 @@ struct Decoder<'s> {
     max_document: u64,
     /// A file-level skip was reported (so the input is not also called empty).
     file_skipped: bool,
-    /// The fast path's events, kept for the next document.
-    fast: Vec<Event>,
 }
 
 enum Flow {
@@ -199,7 +197,6 @@ impl<'s> Decoder<'s> {
             doc_line: 0,
             max_document: MAX_DOCUMENT as u64,
             file_skipped: false,
-            fast: Vec::new(),
         }
     }
 
@@ -393,19 +390,12 @@ impl<'s> Decoder<'s> {
     /// A `Records` document or a JSON array: each record is decoded on its own, so one bad record
     /// costs one record, and a break keeps the records before it.
     fn stream(&mut self, bytes: &[u8], kind: Kind, pos: Position) -> Flow {
-        if !self.sink.wants_raw() {
-            let mut events = std::mem::take(&mut self.fast);
-            events.clear();
-            let whole = fast::events(bytes, kind, &mut events);
-            if whole {
-                for event in events.drain(..) {
-                    self.emit(event, "");
-                }
+        let mut events = Vec::new();
+        if !self.sink.wants_raw() && fast::events(bytes, kind, &mut events) {
+            for event in events {
+                self.emit(event, "");
             }
-            self.fast = events;
-            if whole {
-                return Flow::Continue;
-            }
+            return Flow::Continue;
         }
         match stream::elements(bytes, kind, &mut |raw, n| self.record(raw, n)) {
             Ok(()) => Flow::Continue,
