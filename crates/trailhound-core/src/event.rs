@@ -225,8 +225,8 @@ pub struct Event {
     pub identity: Identity,
     /// Event-specific facts.
     pub detail: Detail,
-    /// The original record text, only when the consumer asked for it (`enrich`); secrets are
-    /// redacted before it is written anywhere.
+    /// The original record text, only when the consumer asked for it (`enrich`): secrets
+    /// redacted and on one line ([`crate::redact::record_text`]).
     pub raw: Option<Box<str>>,
 }
 

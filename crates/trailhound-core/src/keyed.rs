@@ -26,7 +26,10 @@ pub struct Evictions {
 
 /// Per-key state with event-time TTL and a size cap.
 pub struct Keyed<K, V> {
-    map: HashMap<K, Entry<V>>,
+    /// foldhash rather than SipHash: keys are looked up several times per event. Its per-process
+    /// seed keeps crafted keys from colliding on purpose; only membership is asked of the map, so
+    /// results do not depend on the seed.
+    map: HashMap<K, Entry<V>, foldhash::fast::RandomState>,
     ttl: i64,
     cap: usize,
     last_sweep: EventTime,
@@ -37,7 +40,7 @@ impl<K: Hash + Eq, V> Keyed<K, V> {
     /// An empty map whose entries expire `ttl` milliseconds after their last touch; at most `cap` entries.
     pub fn new(ttl: i64, cap: usize) -> Self {
         Keyed {
-            map: HashMap::new(),
+            map: HashMap::default(),
             ttl,
             cap: cap.max(1),
             last_sweep: EventTime(i64::MIN),

@@ -21,6 +21,7 @@ pub mod keyed;
 pub mod order;
 pub mod pipeline;
 pub mod ranges;
+pub mod redact;
 pub mod remedy;
 pub mod simulate;
 pub mod summary;

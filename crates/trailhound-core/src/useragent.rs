@@ -19,6 +19,7 @@
 //! - The console: `console.amazonaws.com`, `console.ec2.amazonaws.com`, `signin.amazonaws.com`,
 //!   `[S3Console/0.4, aws-internal/3 …]`, `EC2ConsoleFrontend, aws-internal/3 …`, `AWS CloudWatch Console`.
 //! - S3 data events wrap the agent in brackets (`[aws-cli/2.2.23 …]`); they are stripped first.
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// How many leading bytes of a user agent are examined; longer agents are truncated (real ones are
@@ -284,6 +285,31 @@ const SDK_TOKENS: &[(&str, Family)] = &[
     ("aws-sdk-rust/", Family::AwsSdkRust),
     ("aws-sdk-cpp/", Family::AwsSdkCpp),
 ];
+
+/// Distinct agents remembered by an [`AgentCache`] before it starts over.
+const CACHE_CAP: usize = 8192;
+
+/// [`UserAgent::parse`], memoised per distinct agent (bounded: starts over when full). Parsing is
+/// pure, so this changes nothing but the cost: the same few agents repeat millions of times.
+#[derive(Default)]
+pub struct AgentCache {
+    map: HashMap<Box<str>, UserAgent, foldhash::fast::RandomState>,
+}
+
+impl AgentCache {
+    /// The parsed agent.
+    pub fn parse(&mut self, ua: &str) -> UserAgent {
+        if let Some(p) = self.map.get(ua) {
+            return *p;
+        }
+        if self.map.len() >= CACHE_CAP {
+            self.map.clear();
+        }
+        let p = UserAgent::parse(ua);
+        self.map.insert(ua.into(), p);
+        p
+    }
+}
 
 impl UserAgent {
     /// Parse a CloudTrail `userAgent` (missing agents are passed as `""`).

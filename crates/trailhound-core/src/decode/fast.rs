@@ -21,10 +21,11 @@ use crate::event::Event;
 /// of it needs the robust path.
 pub(super) fn events(bytes: &[u8], kind: Kind, out: &mut Vec<Event>) -> bool {
     // JSON text must be UTF-8; serde skips unnamed strings without checking, the robust path does.
-    if simdutf8::basic::from_utf8(bytes).is_err() {
+    // Checked once for the whole document, so the parser need not check each string again.
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
         return false;
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
     let result = match kind {
         Kind::Records => de.deserialize_map(Doc(out)),
         Kind::Array => Records(out).deserialize(&mut de),

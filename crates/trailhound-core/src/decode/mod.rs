@@ -156,6 +156,14 @@ pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
 /// Lines that are not CloudTrail held back before the first event (see [`Decoder::hold`]).
 const MAX_HELD: usize = 100;
 
+/// The largest line buffer a thread keeps for its next input.
+const MAX_SCRATCH: usize = 32 << 20;
+
+thread_local! {
+    /// This thread's line buffer, between inputs (see [`Decoder::run`]).
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 struct Decoder<'s> {
     input: Arc<str>,
     gzip: bool,
@@ -201,12 +209,22 @@ impl<'s> Decoder<'s> {
     }
 
     /// Reads lines after line `line`; a first value that spans lines is read as a whole document.
-    fn run(&mut self, reader: &mut dyn BufRead, mut line: u64) {
-        let mut buf = Vec::new();
+    fn run(&mut self, reader: &mut dyn BufRead, line: u64) {
+        // The line buffer is reused across the inputs a thread decodes: a log file is one long
+        // line, and growing a fresh buffer to its size costs a copy per doubling.
+        let mut buf = SCRATCH.take();
+        self.lines(reader, line, &mut buf);
+        buf.clear();
+        if buf.capacity() <= MAX_SCRATCH {
+            SCRATCH.set(buf);
+        }
+    }
+
+    fn lines(&mut self, reader: &mut dyn BufRead, mut line: u64, buf: &mut Vec<u8>) {
         loop {
             buf.clear();
-            match read_line_capped(reader, &mut buf, MAX_RECORD) {
-                Err(e) => return self.read_error(&e, &buf, line),
+            match read_line_capped(reader, buf, MAX_RECORD) {
+                Err(e) => return self.read_error(&e, buf, line),
                 Ok(LineRead::Eof) => return,
                 Ok(LineRead::TooLong(len)) => {
                     line += 1;
@@ -220,7 +238,7 @@ impl<'s> Decoder<'s> {
                 }
                 Ok(LineRead::Line) => line += 1,
             }
-            let bytes = trim(if line == 1 { strip_bom(&buf) } else { &buf });
+            let bytes = trim(if line == 1 { strip_bom(buf) } else { buf });
             if bytes.is_empty() {
                 continue;
             }
@@ -239,9 +257,9 @@ impl<'s> Decoder<'s> {
             if first && (bytes[0] == b'[' || (bytes.last() != Some(&b'}') && is_incomplete(bytes)))
             {
                 // A document spanning lines (pretty-printed) or an array: read it whole.
-                let mut doc = std::mem::take(&mut buf);
+                let doc = buf;
                 let mut rest = Read::take(&mut *reader, self.max_document);
-                if let Err(e) = rest.read_to_end(&mut doc) {
+                if let Err(e) = rest.read_to_end(doc) {
                     self.cut = Some(self.read_failure(&e));
                 } else if rest.limit() == 0 && reader.fill_buf().is_ok_and(|b| !b.is_empty()) {
                     self.cut = Some((
@@ -250,7 +268,7 @@ impl<'s> Decoder<'s> {
                     ));
                 }
                 self.doc_line = line;
-                self.values_in(trim(strip_bom(&doc)), Position::File, true);
+                self.values_in(trim(strip_bom(doc)), Position::File, true);
                 return self.report_cut();
             }
             if let Flow::StopFile = self.values_in(bytes, Position::Line(line), first) {
@@ -527,7 +545,8 @@ impl<'s> Decoder<'s> {
         }
         self.events += 1;
         if self.sink.wants_raw() {
-            event.raw = Some(raw.into());
+            // Secrets never leave the decoder (and this runs on the decoding threads).
+            event.raw = Some(crate::redact::record_text(raw));
         }
         self.sink.event(event);
     }

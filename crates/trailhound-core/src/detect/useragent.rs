@@ -1,7 +1,7 @@
 //! User-agent anomalies (SPEC §2.3): `AttackToolUserAgent` on any principal, and
 //! `SsrfUserAgentAnomaly` for instance credentials used from the instance's own address.
 //!
-//! * Agents are parsed once per distinct string ([`AgentCache`]): `useragent::UserAgent::parse` is
+//! * Agents are parsed once per distinct string ([`crate::useragent::AgentCache`]): `useragent::UserAgent::parse` is
 //!   pure, so memoising it changes nothing but the cost (the same few agents repeat millions of times).
 //! * AWS services' and the console's agents are never flagged and never learned.
 //! * Attack tools: a row of `data/useragent-attack-tools.tsv` named in the agent. Severity by kind:
@@ -47,30 +47,8 @@ pub const MIN_SPAN: i64 = 30 * MINUTE;
 /// Instances of a role a new client family must appear on to count as a rollout.
 pub const ROLLOUT: usize = 3;
 /// Distinct agents memoised before the cache starts over.
-const CACHE_CAP: usize = 8192;
 /// Client families remembered per role.
 const MAX_FAMILIES: usize = 16;
-
-/// `UserAgent::parse`, memoised per distinct agent (bounded: starts over when full).
-#[derive(Default)]
-pub(super) struct AgentCache {
-    map: HashMap<Box<str>, UserAgent, rustc_hash::FxBuildHasher>,
-}
-
-impl AgentCache {
-    /// The parsed agent.
-    pub(super) fn parse(&mut self, ua: &str) -> UserAgent {
-        if let Some(p) = self.map.get(ua) {
-            return *p;
-        }
-        if self.map.len() >= CACHE_CAP {
-            self.map.clear();
-        }
-        let p = UserAgent::parse(ua);
-        self.map.insert(ua.into(), p);
-        p
-    }
-}
 
 fn base_severity(kind: ToolKind) -> Severity {
     match kind {

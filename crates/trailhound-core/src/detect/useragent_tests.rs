@@ -3,6 +3,7 @@
 use super::*;
 use crate::detect::testkit::{call, event, record, role, user, Engine};
 use crate::finding::Finding;
+use crate::useragent::AgentCache;
 
 const A: &str = "111111111111";
 const INSTANCE: &str = "i-0a5b97b5c8174ca3a";

@@ -7,9 +7,6 @@
 //! appended — as NDJSON or Elasticsearch/OpenSearch bulk lines. Hot path: the catalogue lookup is a
 //! hash probe, the source context is cached per address, and the record is written by splicing text
 //! (no re-serialisation of the original).
-mod redact;
-
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -17,13 +14,11 @@ use std::net::IpAddr;
 use compact_str::CompactString;
 use serde::Serialize;
 
-pub use redact::{redact, SECRET_KEYS};
-
 use crate::address::{self, AddressBook, IpContext, Source};
 use crate::catalog::{Catalog, Technique};
 use crate::event::{Event, IdentityType};
 use crate::track::Tracker;
-use crate::useragent::UserAgent;
+use crate::useragent::AgentCache;
 
 /// Output forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +162,7 @@ pub struct Enricher {
     format: Format,
     index: String,
     cache: HashMap<IpAddr, IpContext>,
+    agents: AgentCache,
     unknown_actions: u64,
 }
 
@@ -178,6 +174,7 @@ impl Enricher {
             format,
             index: index.to_owned(),
             cache: HashMap::new(),
+            agents: AgentCache::default(),
             unknown_actions: 0,
         }
     }
@@ -197,6 +194,7 @@ impl Enricher {
         let Enricher {
             catalog,
             cache,
+            agents,
             unknown_actions,
             ..
         } = self;
@@ -204,7 +202,7 @@ impl Enricher {
         if facts.access.is_none() && facts.known_unknown.is_none() {
             *unknown_actions += 1;
         }
-        let ua = UserAgent::parse(&ev.user_agent);
+        let ua = agents.parse(&ev.user_agent);
         Enrichment {
             action: Action(ev),
             access_level: facts.access.map_or("Unknown", |a| a.as_str()),
@@ -236,14 +234,8 @@ impl Enricher {
             serde_json::to_writer(&mut *out, &action)?;
             out.write_all(b"\n")?;
         }
-        let raw = ev.raw.as_deref().unwrap_or("{}");
-        let mut text = redact(raw);
-        // One event per line: a pretty-printed record's line breaks can only be whitespace between
-        // tokens (inside strings JSON escapes them), so they become spaces.
-        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
-            text = Cow::Owned(text.replace(['\n', '\r'], " "));
-        }
-        let body = text.trim_end();
+        // Redacted and on one line already (decode made it with `redact::record_text`).
+        let body = ev.raw.as_deref().unwrap_or("{}").trim_end();
         let Some(open) = body.strip_suffix('}') else {
             return Err(io::Error::other("record text is not a JSON object"));
         };

@@ -1,11 +1,15 @@
-//! Redaction of secrets in original record text before it is written anywhere (SPEC non-negotiable:
+//! Redaction of secrets in original record text before it leaves the decoder (SPEC non-negotiable:
 //! never print or store secrets). STS responses carry `credentials.sessionToken` and
 //! `secretAccessKey`; some services echo passwords and tokens in `requestParameters`.
 //!
 //! The text is edited in place, keeping everything else byte-identical (key order, spacing): the
-//! string value of every key named in [`SECRET_KEYS`] becomes `"REDACTED"`. A cheap substring test
-//! skips the work for the overwhelming majority of records that carry none.
+//! string value of every key named in [`SECRET_KEYS`] becomes `"REDACTED"`. Records are scanned
+//! string by string only when a cheap case-insensitive search finds an [`ANCHORS`] word in them,
+//! which the overwhelming majority of records do not contain.
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 /// Keys whose string values are secrets (compared case-insensitively).
 pub const SECRET_KEYS: &[&str] = &[
@@ -18,8 +22,26 @@ pub const SECRET_KEYS: &[&str] = &[
     "clientSecret",
 ];
 
+/// Words one of which every key in [`SECRET_KEYS`] contains (lower case).
+pub const ANCHORS: &[&str] = &["token", "secret", "password", "privatekey"];
+
+/// The record text as trailhound keeps and writes it: secrets redacted, and on one line (a
+/// pretty-printed record's line breaks can only be whitespace between tokens, as JSON escapes
+/// them inside strings, so they become spaces).
+pub fn record_text(raw: &str) -> Box<str> {
+    let text = redact(raw);
+    if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+        text.replace(['\n', '\r'], " ").into_boxed_str()
+    } else {
+        text.into()
+    }
+}
+
 /// The record text with every secret value replaced by `REDACTED`.
 pub fn redact(raw: &str) -> Cow<'_, str> {
+    if !may_hold_secret(raw.as_bytes()) {
+        return Cow::Borrowed(raw);
+    }
     // One pass over the JSON strings; nothing is copied unless a secret is found.
     let b = raw.as_bytes();
     let mut out: Option<String> = None;
@@ -62,6 +84,31 @@ pub fn redact(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// False when no [`ANCHORS`] word occurs in `text`, in any case: then it holds no secret key.
+/// The text is lower-cased a block at a time on the stack (blocks overlap by the longest word).
+fn may_hold_secret(text: &[u8]) -> bool {
+    static FINDERS: LazyLock<Vec<Finder<'static>>> =
+        LazyLock::new(|| ANCHORS.iter().map(Finder::new).collect());
+    const BLOCK: usize = 4096;
+    const OVERLAP: usize = 16;
+    let mut folded = [0u8; BLOCK];
+    let mut start = 0;
+    loop {
+        let end = (start + BLOCK).min(text.len());
+        let block = &mut folded[..end - start];
+        for (f, &b) in block.iter_mut().zip(&text[start..end]) {
+            *f = b.to_ascii_lowercase();
+        }
+        if FINDERS.iter().any(|f| f.find(block).is_some()) {
+            return true;
+        }
+        if end == text.len() {
+            return false;
+        }
+        start = end - OVERLAP;
+    }
+}
+
 fn is_secret_key(key: &[u8]) -> bool {
     SECRET_KEYS
         .iter()
@@ -89,6 +136,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_secret_key_holds_an_anchor() {
+        for key in SECRET_KEYS {
+            let lower = key.to_ascii_lowercase();
+            assert!(
+                ANCHORS.iter().any(|a| lower.contains(a)),
+                "{key} would escape the prefilter"
+            );
+        }
+    }
+
+    #[test]
+    fn record_text_is_one_line_and_redacted() {
+        let pretty = "{\n  \"eventName\": \"GetSessionToken\",\r\n  \"sessionToken\": \"IQoJ\"\n}";
+        assert_eq!(
+            &*record_text(pretty),
+            "{   \"eventName\": \"GetSessionToken\",    \"sessionToken\": \"REDACTED\" }"
+        );
+    }
+
+    #[test]
     fn secrets_go_everything_else_stays() {
         let raw = r#"{"eventName":"AssumeRole","responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLE","sessionToken":"IQoJb3Jp\"gin==","expiration":"Jul 10, 2023, 6:30:22 PM"}},"x": "sessionToken"}"#;
         let got = redact(raw);
@@ -103,6 +170,14 @@ mod tests {
         );
         let plain = r#"{"eventName":"DescribeInstances"}"#;
         assert!(matches!(redact(plain), Cow::Borrowed(_)));
+        // Any case, and a key across the prefilter's block boundary.
+        let upper = r#"{"SESSIONTOKEN":"abc"}"#;
+        assert_eq!(redact(upper), r#"{"SESSIONTOKEN":"REDACTED"}"#);
+        for pad in 4070..4100 {
+            let raw = format!(r#"{{"a":"{}","clientSecret":"s3cr3t"}}"#, "x".repeat(pad));
+            let got = redact(&raw);
+            assert!(!got.contains("s3cr3t"), "padding {pad}");
+        }
         // Truncated text never panics.
         let _ = redact(r#"{"sessionToken":"abc"#);
         let _ = redact(r#"{"sessionToken"#);
