@@ -1,7 +1,7 @@
 //! Fuzz target: the decoder on arbitrary bytes, plain or (when the bytes start with the gzip
 //! magic) inflated, as `trailhound scan` opens a file. Invariants checked beyond "no panic": every
-//! skip names its input and has a short message, decoding is deterministic, and the fast path
-//! (`scan`: no record text wanted) gives exactly what the robust path (`enrich`) gives.
+//! skip names its input and has a short message, decoding is deterministic, and the one-pass fast
+//! path gives exactly the events, record texts and skips the robust path gives.
 #![no_main]
 use std::io::Cursor;
 use std::sync::Arc;
@@ -32,20 +32,35 @@ fn holds_no_records(data: &[u8]) -> bool {
     }
 }
 
-/// Wants each record's text, so the decoder takes its robust path; the text is dropped here.
-struct WithText(Vec<Result<Event, Skip>>);
+/// Wants each record's text; `fast: false` forces the robust path.
+struct WithText {
+    fast: bool,
+    items: Vec<Result<Event, Skip>>,
+}
 
 impl Sink for WithText {
-    fn event(&mut self, mut event: Event) {
-        event.raw = None;
-        self.0.push(Ok(event));
+    fn event(&mut self, event: Event) {
+        self.items.push(Ok(event));
     }
     fn skip(&mut self, skip: Skip) {
-        self.0.push(Err(skip));
+        self.items.push(Err(skip));
     }
     fn wants_raw(&self) -> bool {
         true
     }
+    fn fast_path(&self) -> bool {
+        self.fast
+    }
+}
+
+fn decode_with_text(data: &[u8], fast: bool) -> Vec<Result<Event, Skip>> {
+    let mut sink = WithText {
+        fast,
+        items: Vec::new(),
+    };
+    let (mut reader, gzip) = input::sniff(Cursor::new(data.to_vec()));
+    decode::decode(&Arc::from("fuzz.json"), &mut reader, gzip, &mut sink);
+    sink.items
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -66,14 +81,24 @@ fuzz_target!(|data: &[u8]| {
         "nothing reported for {} bytes",
         data.len()
     );
-    let mut robust = WithText(Vec::new());
-    let (mut reader, gzip) = input::sniff(Cursor::new(data.to_vec()));
-    decode::decode(&Arc::from("fuzz.json"), &mut reader, gzip, &mut robust);
+    let fast = decode_with_text(data, true);
+    let robust = decode_with_text(data, false);
     assert_eq!(
-        format!("{out:?}"),
-        format!("{:?}", robust.0),
+        format!("{fast:?}"),
+        format!("{robust:?}"),
         "fast and robust paths differ"
     );
+    // Without the text: the same events and skips.
+    let stripped: Vec<Result<Event, Skip>> = fast
+        .into_iter()
+        .map(|item| {
+            item.map(|mut e| {
+                e.raw = None;
+                e
+            })
+        })
+        .collect();
+    assert_eq!(format!("{out:?}"), format!("{stripped:?}"));
     let again = decode_all(data);
     assert_eq!(format!("{out:?}"), format!("{again:?}"));
     // The in-memory entry point agrees with the reader one on plain input.

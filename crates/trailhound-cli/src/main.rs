@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: every event's strings are allocated on a decoding thread and freed on the engine's,
+/// which glibc's allocator handles with locks and consolidation (measured in
+/// docs/performance-choices.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod drive;
 mod ordered;

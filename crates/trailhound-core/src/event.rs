@@ -4,7 +4,9 @@
 //! the reorder window after their file is gone. Strings are `CompactString` (inline up to 24 bytes:
 //! access key ids, addresses, regions and event names never touch the heap). Secrets
 //! (`sessionToken`, `secretAccessKey`) are never copied here.
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
@@ -227,8 +229,61 @@ pub struct Event {
     pub detail: Detail,
     /// The original record text, only when the consumer asked for it (`enrich`): secrets
     /// redacted and on one line ([`crate::redact::record_text`]).
-    pub raw: Option<Box<str>>,
+    pub raw: Option<RawText>,
 }
+
+/// A record's text: a span of its log file's text, shared by the file's records (one copy of the
+/// file instead of one per record), or a copy of its own (NDJSON lines, redacted records).
+#[derive(Clone)]
+pub struct RawText {
+    text: Arc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl RawText {
+    /// A copy of `text`.
+    pub fn new(text: &str) -> RawText {
+        RawText {
+            end: u32::try_from(text.len()).unwrap_or(0),
+            text: text.into(),
+            start: 0,
+        }
+    }
+
+    /// `span`, which must lie within `doc`, as a span of it (`None` when it does not).
+    pub fn within(doc: &Arc<str>, span: &str) -> Option<RawText> {
+        let start = (span.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
+        let end = start + span.len();
+        doc.get(start..end)?;
+        Some(RawText {
+            text: doc.clone(),
+            start: u32::try_from(start).ok()?,
+            end: u32::try_from(end).ok()?,
+        })
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.text
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or("")
+    }
+}
+
+impl fmt::Debug for RawText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for RawText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RawText {}
 
 impl Event {
     /// `eventSource:eventName` without the `.amazonaws.com` suffix, e.g. `ec2:DescribeInstances`.

@@ -298,8 +298,13 @@ pub(super) fn builtin() -> (Catalog, Vec<String>) {
     b.mitre();
     b.techniques();
     b.follow_ups();
+    let mut id = 0;
     for s in &mut b.cat.services {
         s.actions.shrink_to_fit();
+        for e in s.actions.values_mut() {
+            id += 1;
+            e.id = id;
+        }
     }
     (b.cat, b.problems)
 }

@@ -152,6 +152,9 @@ impl FollowUp {
 /// Everything the catalog knows about one action (see [`Catalog::lookup`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Facts<'c> {
+    /// The catalog entry these facts come from: 1 and up, distinct per entry; 0 when nothing is
+    /// known (a key for caching what is derived from the facts).
+    pub id: u32,
     /// IAM access level, when the action has one.
     pub access: Option<AccessLevel>,
     /// Risk categories.
@@ -169,6 +172,7 @@ pub struct Facts<'c> {
 /// One action's entry in a service map.
 #[derive(Clone, Copy, Debug, Default)]
 struct Entry {
+    id: u32,
     access: Option<AccessLevel>,
     risks: Risks,
     tech_start: u32,
@@ -227,6 +231,7 @@ impl Catalog {
         };
         let start = e.tech_start as usize;
         Facts {
+            id: e.id,
             access: e.access,
             risks: e.risks,
             techniques: self

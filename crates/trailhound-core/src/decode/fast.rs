@@ -1,83 +1,95 @@
 //! The fast path for a whole, valid log file: its records parsed straight into events in one pass
-//! over the bytes, with no per-record [`serde_json::value::RawValue`] pass first.
+//! over the text, each with its span (so `enrich` can keep the record's text without a second pass).
 //!
 //! It only ever answers for a document the robust path ([`super::stream`]) would decode without a
-//! single skip: valid UTF-8, valid JSON, every record a CloudTrail event. Anything else (a bad
-//! record, an envelope, a syntax error, concatenated documents) returns false and the caller
-//! decodes the document the robust way, so both paths give the same events and skips. Used when
-//! the sink does not want each record's text (`scan`; `enrich` needs the text).
-use std::borrow::Cow;
+//! single skip: valid UTF-8 (checked once, by the caller), exactly `{"Records":[…]}` or `[…]`, every
+//! record a CloudTrail event object. Anything else (a bad record, an envelope, a syntax error,
+//! another key beside `Records`, concatenated documents) returns false and the caller decodes the
+//! document the robust way, so both paths give the same events and skips.
+//!
+//! The array's punctuation is read here; each record is parsed by its own `serde_json` stream
+//! deserializer, whose byte offset after the record is where the record ends.
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer as _};
+use serde::de::{MapAccess, Visitor};
+use serde::Deserialize;
 
 use super::record::{RawEvent, Shape};
 use super::stream::Kind;
 use crate::event::Event;
 
-/// Every record of `bytes` as an event in `out`; false (and `out` to be discarded) when any part
-/// of it needs the robust path.
-pub(super) fn events(bytes: &[u8], kind: Kind, out: &mut Vec<Event>) -> bool {
-    // JSON text must be UTF-8; serde skips unnamed strings without checking, the robust path does.
-    // Checked once for the whole document, so the parser need not check each string again.
-    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+/// Every record of `text` as an event with its byte range in `text`; false (and `out` to be
+/// discarded) when any part of it needs the robust path.
+pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Event, Range<usize>)>) -> bool {
+    let b = text.as_bytes();
+    let mut at = skip_ws(b, 0);
+    if kind == Kind::Records {
+        for expected in ["{", "\"Records\"", ":"] {
+            let Some(rest) = b[at..].strip_prefix(expected.as_bytes()) else {
+                return false;
+            };
+            at = skip_ws(b, b.len() - rest.len());
+        }
+    }
+    if b.get(at) != Some(&b'[') {
         return false;
-    };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let result = match kind {
-        Kind::Records => de.deserialize_map(Doc(out)),
-        Kind::Array => Records(out).deserialize(&mut de),
-    };
-    result.and_then(|()| de.end()).is_ok()
-}
-
-/// A log file object: the records of its `Records` array, other keys skipped.
-struct Doc<'o>(&'o mut Vec<Event>);
-
-impl<'de> Visitor<'de> for Doc<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a CloudTrail log file object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "Records" {
-                map.next_value_seed(Records(&mut *self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+    at = skip_ws(b, at + 1);
+    if b.get(at) == Some(&b']') {
+        at += 1;
+    } else {
+        loop {
+            let Some(end) = record(text, at, out) else {
+                return false;
+            };
+            at = skip_ws(b, end);
+            match b.get(at) {
+                Some(b',') => at = skip_ws(b, at + 1),
+                Some(b']') => {
+                    at += 1;
+                    break;
+                }
+                _ => return false,
             }
         }
-        Ok(())
     }
-}
-
-/// An array of records, each of which must be an event.
-struct Records<'o>(&'o mut Vec<Event>);
-
-impl<'de> DeserializeSeed<'de> for Records<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Records<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of CloudTrail records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(Object(raw)) = seq.next_element::<Object<'de>>()? {
-            match raw.into_shape() {
-                Ok(Shape::Event(event)) => self.0.push(*event),
-                // Not an event: the robust path says what it is.
-                _ => return Err(de::Error::custom("not an event")),
-            }
+    if kind == Kind::Records {
+        at = skip_ws(b, at);
+        if b.get(at) != Some(&b'}') {
+            return false;
         }
-        Ok(())
+        at += 1;
     }
+    skip_ws(b, at) == b.len()
+}
+
+/// The record starting at `start` into `out`; where it ends, or `None` when it is not an event.
+fn record(text: &str, start: usize, out: &mut Vec<(Event, Range<usize>)>) -> Option<usize> {
+    let rest = text.get(start..)?;
+    if !rest.starts_with('{') {
+        return None;
+    }
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Object>();
+    let Object(raw) = values.next()?.ok()?;
+    let end = start + values.byte_offset();
+    match raw.into_shape() {
+        Ok(Shape::Event(event)) => {
+            out.push((*event, start..end));
+            Some(end)
+        }
+        // Not an event: the robust path says what it is.
+        _ => None,
+    }
+}
+
+/// The first index at or after `at` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
 }
 
 /// A record that is a JSON object (serde would also fill a struct from an array, by position; the
@@ -111,15 +123,16 @@ mod tests {
     use crate::event::Event;
     use crate::input;
 
-    /// Collects what the decoder hands over; `raw` chooses the robust path (record text wanted).
+    /// Collects what the decoder hands over, with each event's text when `raw`; `fast: false`
+    /// forces the robust path.
     struct Collect {
         raw: bool,
+        fast: bool,
         items: Vec<String>,
     }
 
     impl Sink for Collect {
-        fn event(&mut self, mut event: Event) {
-            event.raw = None;
+        fn event(&mut self, event: Event) {
             self.items.push(format!("{event:?}"));
         }
         fn skip(&mut self, skip: Skip) {
@@ -127,6 +140,9 @@ mod tests {
         }
         fn wants_raw(&self) -> bool {
             self.raw
+        }
+        fn fast_path(&self) -> bool {
+            self.fast
         }
     }
 
@@ -141,10 +157,11 @@ mod tests {
         }
     }
 
-    fn decoded(path: &Path, bytes: &[u8], raw: bool) -> Vec<String> {
+    fn decoded(path: &Path, bytes: &[u8], raw: bool, fast: bool) -> Vec<String> {
         let (mut reader, gzip) = input::sniff(std::io::Cursor::new(bytes));
         let mut sink = Collect {
             raw,
+            fast,
             items: Vec::new(),
         };
         decode(
@@ -156,7 +173,15 @@ mod tests {
         sink.items
     }
 
-    /// Every fixture and every malformed input gives the same events and skips on both paths.
+    /// An event's debug form with its text replaced by `None`.
+    fn strip_raw(item: &str) -> String {
+        match item.find("raw: Some(") {
+            Some(i) => format!("{}raw: None }}", &item[..i]),
+            None => item.to_owned(),
+        }
+    }
+
+    /// Every fixture and every malformed input gives the same events, texts and skips on both paths.
     #[test]
     fn fast_path_agrees_with_the_robust_path_on_every_test_input() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
@@ -170,9 +195,13 @@ mod tests {
             name.ends_with(".json") || name.ends_with(".gz") || name.ends_with(".ndjson")
         }) {
             let bytes = std::fs::read(path).unwrap();
-            let fast = decoded(path, &bytes, false);
-            let robust = decoded(path, &bytes, true);
+            let fast = decoded(path, &bytes, true, true);
+            let robust = decoded(path, &bytes, true, false);
             assert_eq!(fast, robust, "{}", path.display());
+            // Without the text, the same events (`raw: None` in place of the text) and skips.
+            let plain = decoded(path, &bytes, false, true);
+            let stripped: Vec<String> = fast.iter().map(|i| strip_raw(i)).collect();
+            assert_eq!(plain, stripped, "{}", path.display());
             events += fast.iter().filter(|i| i.starts_with("Event")).count();
         }
         assert!(events > 500, "only {events} events in the test inputs");

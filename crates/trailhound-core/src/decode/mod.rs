@@ -23,6 +23,7 @@ mod net;
 mod record;
 mod stream;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ use stream::{
     strip_bom, trim, Kind, LineRead,
 };
 
-use crate::event::Event;
+use crate::event::{Event, RawText};
 use record::{RawEvent, Shape};
 
 /// The largest single record or line accepted (larger ones are skipped and counted).
@@ -129,6 +130,11 @@ pub trait Sink {
     fn wants_raw(&self) -> bool {
         false
     }
+    /// False forces the robust path for every document (tests and fuzzing check that both
+    /// paths give the same events, texts and skips).
+    fn fast_path(&self) -> bool {
+        true
+    }
 }
 
 impl Sink for Vec<Result<Event, Skip>> {
@@ -183,6 +189,8 @@ struct Decoder<'s> {
     max_document: u64,
     /// A file-level skip was reported (so the input is not also called empty).
     file_skipped: bool,
+    /// The document being streamed, shared, when events carry their text ([`RawText`] spans).
+    doc: Option<Arc<str>>,
 }
 
 enum Flow {
@@ -205,6 +213,7 @@ impl<'s> Decoder<'s> {
             doc_line: 0,
             max_document: MAX_DOCUMENT as u64,
             file_skipped: false,
+            doc: None,
         }
     }
 
@@ -408,12 +417,26 @@ impl<'s> Decoder<'s> {
     /// A `Records` document or a JSON array: each record is decoded on its own, so one bad record
     /// costs one record, and a break keeps the records before it.
     fn stream(&mut self, bytes: &[u8], kind: Kind, pos: Position) -> Flow {
-        let mut events = Vec::new();
-        if !self.sink.wants_raw() && fast::events(bytes, kind, &mut events) {
-            for event in events {
-                self.emit(event, "");
-            }
-            return Flow::Continue;
+        if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+            // Records keep their text (for `enrich`) as spans of one shared copy of the document.
+            let doc: Option<Arc<str>> = self.sink.wants_raw().then(|| Arc::from(text));
+            let text = doc.as_deref().unwrap_or(text);
+            let mut events = Vec::new();
+            let flow = if self.sink.fast_path() && fast::events(text, kind, &mut events) {
+                self.doc = doc.clone();
+                for (event, span) in events {
+                    self.emit(event, text.get(span).unwrap_or_default());
+                }
+                Flow::Continue
+            } else {
+                self.doc = doc.clone();
+                match stream::elements(text.as_bytes(), kind, &mut |raw, n| self.record(raw, n)) {
+                    Ok(()) => Flow::Continue,
+                    Err((e, n)) => self.stream_error(text.as_bytes(), &e, n, pos),
+                }
+            };
+            self.doc = None;
+            return flow;
         }
         match stream::elements(bytes, kind, &mut |raw, n| self.record(raw, n)) {
             Ok(()) => Flow::Continue,
@@ -546,7 +569,12 @@ impl<'s> Decoder<'s> {
         self.events += 1;
         if self.sink.wants_raw() {
             // Secrets never leave the decoder (and this runs on the decoding threads).
-            event.raw = Some(crate::redact::record_text(raw));
+            let text = crate::redact::record_text(raw);
+            let span = match (&text, &self.doc) {
+                (Cow::Borrowed(t), Some(doc)) => RawText::within(doc, t),
+                _ => None,
+            };
+            event.raw = Some(span.unwrap_or_else(|| RawText::new(&text)));
         }
         self.sink.event(event);
     }

@@ -83,8 +83,8 @@ struct RawIdentity<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawSessionContext<'a> {
-    #[serde(default, deserialize_with = "loose_string")]
-    ec2_role_delivery: Option<String>,
+    #[serde(default, deserialize_with = "loose_delivery")]
+    ec2_role_delivery: Option<Delivery>,
     #[serde(borrow)]
     session_issuer: Option<RawIssuer<'a>>,
     #[serde(borrow)]
@@ -227,9 +227,7 @@ impl RawIdentity<'_> {
     fn into_identity(self) -> Identity {
         let (delivery, issuer_arn, source_identity) = match self.session_context {
             Some(ctx) => (
-                ctx.ec2_role_delivery
-                    .as_deref()
-                    .map(Delivery::from_cloudtrail),
+                ctx.ec2_role_delivery,
                 ctx.session_issuer.and_then(|i| compact(i.arn)),
                 compact(ctx.source_identity),
             ),
@@ -323,28 +321,63 @@ fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error>
     d.deserialize_option(V)
 }
 
-/// A string, or a number/boolean written where a string belongs (`"ec2RoleDelivery": 2.0`).
-fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => {
-            let s = n.to_string();
-            Some(if s.contains('.') { s } else { format!("{s}.0") })
+/// `ec2RoleDelivery`: a string, or a number or boolean written where the string belongs
+/// (`"ec2RoleDelivery": 2.0` reads as `"2.0"`). Read without allocating: it is in every instance
+/// credential's events.
+fn loose_delivery<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Delivery>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<Delivery>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
         }
-        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
-        // The value is not quoted: it may be an object holding secrets.
-        Some(serde_json::Value::Array(_)) => {
-            return Err(de::Error::custom("expected a string, found an array"))
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(Delivery::from_cloudtrail(s)))
         }
-        Some(serde_json::Value::Object(_)) => {
-            return Err(de::Error::custom("expected a string, found an object"))
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(match n {
+                1 => Delivery::ImdsV1,
+                2 => Delivery::ImdsV2,
+                _ => Delivery::Other,
+            }))
         }
-    })
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            self.visit_u64(u64::try_from(n).unwrap_or(0))
+        }
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+            Ok(Some(if n == 1.0 {
+                Delivery::ImdsV1
+            } else if n == 2.0 {
+                Delivery::ImdsV2
+            } else {
+                Delivery::Other
+            }))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Some(Delivery::Other))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        // The value is not quoted: it may be an object holding secrets, so it is never quoted back.
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom("expected a string, found an array"))
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom("expected a string, found an object"))
+        }
+    }
+    d.deserialize_option(V)
 }
 
-/// Like [`loose_string`], but an array or object is read as absent instead of failing the
-/// enclosing value.
+/// A string, or a number written where a string belongs; an array or object is read as absent
+/// instead of failing the enclosing value.
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
         Some(serde_json::Value::String(s)) => Some(s),

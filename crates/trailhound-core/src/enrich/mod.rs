@@ -15,10 +15,10 @@ use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::address::{self, AddressBook, IpContext, Source};
-use crate::catalog::{Catalog, Technique};
+use crate::catalog::{Catalog, Facts, Technique};
 use crate::event::{Event, IdentityType};
 use crate::track::Tracker;
-use crate::useragent::AgentCache;
+use crate::useragent::{AgentCache, UserAgent};
 
 /// Output forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,21 @@ pub enum Format {
 pub struct Enrichment<'a> {
     /// `service:EventName`.
     pub action: Action<'a>,
+    /// What the catalogue says about the action.
+    #[serde(flatten)]
+    pub facts: ActionPart<'a>,
+    /// The session's origin.
+    pub origin: Origin<'a>,
+    /// Source-address context.
+    pub source: SourceInfo<'a>,
+    /// The parsed user agent.
+    pub user_agent: AgentInfo,
+}
+
+/// The part of the enrichment that depends on the action only (written once per catalogue entry
+/// and reused: see [`Enricher::write`]).
+#[derive(Debug, Serialize)]
+pub struct ActionPart<'a> {
     /// IAM access level, or `Unknown`.
     pub access_level: &'static str,
     /// Why the access level is unknown, when it is on purpose.
@@ -46,12 +61,18 @@ pub struct Enrichment<'a> {
     /// Attacker follow-up family (Persistence / PrivilegeEscalation / DefenseEvasion), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<&'static str>,
-    /// The session's origin.
-    pub origin: Origin<'a>,
-    /// Source-address context.
-    pub source: SourceInfo<'a>,
-    /// The parsed user agent.
-    pub user_agent: AgentInfo,
+}
+
+impl<'a> ActionPart<'a> {
+    fn of(facts: &Facts<'a>) -> Self {
+        ActionPart {
+            access_level: facts.access.map_or("Unknown", |a| a.as_str()),
+            access_level_note: facts.known_unknown,
+            mitre: facts.techniques,
+            risks: facts.risks.iter().collect(),
+            follow_up: facts.follow_up.map(|(f, _)| f.as_str()),
+        }
+    }
 }
 
 /// `service:EventName`, written without building a string.
@@ -164,6 +185,10 @@ pub struct Enricher {
     cache: HashMap<IpAddr, IpContext>,
     agents: AgentCache,
     unknown_actions: u64,
+    /// The enrichment being written (reused).
+    scratch: Vec<u8>,
+    /// The action part of the enrichment, serialised, by catalogue entry id.
+    fragments: Vec<Option<Box<[u8]>>>,
 }
 
 impl Enricher {
@@ -176,6 +201,8 @@ impl Enricher {
             cache: HashMap::new(),
             agents: AgentCache::default(),
             unknown_actions: 0,
+            scratch: Vec::new(),
+            fragments: Vec::new(),
         }
     }
 
@@ -198,29 +225,20 @@ impl Enricher {
             unknown_actions,
             ..
         } = self;
-        let facts = catalog.lookup(&ev.event_source, &ev.event_name);
-        if facts.access.is_none() && facts.known_unknown.is_none() {
-            *unknown_actions += 1;
-        }
+        let facts = facts(catalog, unknown_actions, ev);
         let ua = agents.parse(&ev.user_agent);
         Enrichment {
             action: Action(ev),
-            access_level: facts.access.map_or("Unknown", |a| a.as_str()),
-            access_level_note: facts.known_unknown,
-            mitre: facts.techniques,
-            risks: facts.risks.iter().collect(),
-            follow_up: facts.follow_up.map(|(f, _)| f.as_str()),
+            facts: ActionPart::of(&facts),
             origin: origin(ev, tracker),
             source: source_info(ev, tracker, book, cache),
-            user_agent: AgentInfo {
-                family: ua.family_name(),
-                major: ua.major,
-                attack_tool: ua.attack_tool,
-            },
+            user_agent: AgentInfo::of(&ua),
         }
     }
 
-    /// Writes one enriched event (its record text must be in `ev.raw`).
+    /// Writes one enriched event (its record text must be in `ev.raw`). The bytes are those of
+    /// [`Enricher::enrichment`] serialised, but the action's part comes from a per-entry cache:
+    /// its MITRE names are most of the object's text.
     pub fn write(
         &mut self,
         out: &mut dyn Write,
@@ -235,20 +253,84 @@ impl Enricher {
             out.write_all(b"\n")?;
         }
         // Redacted and on one line already (decode made it with `redact::record_text`).
-        let body = ev.raw.as_deref().unwrap_or("{}").trim_end();
+        let body = ev.raw.as_ref().map_or("{}", |r| r.as_str()).trim_end();
         let Some(open) = body.strip_suffix('}') else {
             return Err(io::Error::other("record text is not a JSON object"));
         };
         out.write_all(open.as_bytes())?;
         let empty = open.trim_end().ends_with('{');
-        out.write_all(if empty {
-            b"\"enrichment\":"
+        // Serialised into a buffer first: serde_json writes token by token, and each write through
+        // `dyn Write` is a call that cannot be inlined.
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.extend_from_slice(if empty {
+            b"\"enrichment\":{\"action\":"
         } else {
-            b",\"enrichment\":"
-        })?;
-        let enrichment = self.enrichment(ev, tracker, book);
-        serde_json::to_writer(&mut *out, &enrichment)?;
-        out.write_all(b"}\n")
+            b",\"enrichment\":{\"action\":"
+        });
+        serde_json::to_writer(&mut buf, &Action(ev))?;
+        buf.push(b',');
+        self.action_part(ev, &mut buf)?;
+        buf.extend_from_slice(b",\"origin\":");
+        serde_json::to_writer(&mut buf, &origin(ev, tracker))?;
+        buf.extend_from_slice(b",\"source\":");
+        serde_json::to_writer(&mut buf, &source_info(ev, tracker, book, &mut self.cache))?;
+        buf.extend_from_slice(b",\"user_agent\":");
+        let ua = self.agents.parse(&ev.user_agent);
+        serde_json::to_writer(&mut buf, &AgentInfo::of(&ua))?;
+        buf.extend_from_slice(b"}}\n");
+        let written = out.write_all(&buf);
+        self.scratch = buf;
+        written
+    }
+
+    /// Appends `"access_level":…` up to the action part's last field, from the cache.
+    fn action_part(&mut self, ev: &Event, buf: &mut Vec<u8>) -> io::Result<()> {
+        let facts = facts(&self.catalog, &mut self.unknown_actions, ev);
+        let id = facts.id as usize;
+        if id == 0 {
+            return write_fields(buf, &ActionPart::of(&facts));
+        }
+        if self.fragments.len() <= id {
+            self.fragments.resize(id + 1, None);
+        }
+        if self.fragments[id].is_none() {
+            let mut fragment = Vec::new();
+            write_fields(&mut fragment, &ActionPart::of(&facts))?;
+            self.fragments[id] = Some(fragment.into());
+        }
+        if let Some(f) = &self.fragments[id] {
+            buf.extend_from_slice(f);
+        }
+        Ok(())
+    }
+}
+
+/// The catalogue's facts about the event's action, counting an unknown one.
+fn facts<'c>(catalog: &'c Catalog, unknown: &mut u64, ev: &Event) -> Facts<'c> {
+    let facts = catalog.lookup(&ev.event_source, &ev.event_name);
+    if facts.access.is_none() && facts.known_unknown.is_none() {
+        *unknown += 1;
+    }
+    facts
+}
+
+/// Appends the fields of `value`, an object, without its braces.
+fn write_fields(buf: &mut Vec<u8>, value: &impl Serialize) -> io::Result<()> {
+    let start = buf.len();
+    serde_json::to_writer(&mut *buf, value)?;
+    buf.remove(start);
+    buf.pop();
+    Ok(())
+}
+
+impl AgentInfo {
+    fn of(ua: &UserAgent) -> Self {
+        AgentInfo {
+            family: ua.family_name(),
+            major: ua.major,
+            attack_tool: ua.attack_tool,
+        }
     }
 }
 
