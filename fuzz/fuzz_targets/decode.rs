@@ -39,8 +39,8 @@ struct WithText {
 }
 
 impl Sink for WithText {
-    fn event(&mut self, event: Event) {
-        self.items.push(Ok(event));
+    fn event(&mut self, event: Box<Event>) {
+        self.items.push(Ok(*event));
     }
     fn skip(&mut self, skip: Skip) {
         self.items.push(Err(skip));

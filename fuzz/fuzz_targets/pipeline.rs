@@ -44,7 +44,7 @@ struct Stages {
 }
 
 impl Stages {
-    fn process(&mut self, ev: Event) {
+    fn process(&mut self, ev: Box<Event>) {
         let book = book();
         let obs = self.tracker.observe(&ev, book);
         let mut enricher = enricher().lock().expect("enricher");
@@ -58,7 +58,7 @@ impl Stages {
 }
 
 impl Sink for Stages {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: Box<Event>) {
         let mut released = Vec::new();
         self.reorder.push(event, &mut |ev| released.push(ev));
         for ev in released {

@@ -105,7 +105,7 @@ fn benches(c: &mut Criterion) {
             },
             |(events, mut engine)| {
                 for ev in events {
-                    trailhound_core::decode::Sink::event(&mut engine, ev);
+                    trailhound_core::decode::Sink::event(&mut engine, Box::new(ev));
                 }
                 engine.finish().0.len()
             },

@@ -28,7 +28,7 @@ pub struct OrderStats {
 /// text does). Only a tie falls back to comparing text.
 struct Held {
     id: u128,
-    event: Event,
+    event: Box<Event>,
 }
 
 impl Held {
@@ -81,7 +81,7 @@ impl Reorder {
     }
 
     /// Takes one event; calls `out` with every event that leaves the window, in order.
-    pub fn push(&mut self, event: Event, out: &mut impl FnMut(Event)) {
+    pub fn push(&mut self, event: Box<Event>, out: &mut impl FnMut(Box<Event>)) {
         let id = if event.event_id.is_empty() {
             0
         } else {
@@ -109,7 +109,7 @@ impl Reorder {
     }
 
     /// Releases everything still held (end of input).
-    pub fn finish(&mut self, out: &mut impl FnMut(Event)) {
+    pub fn finish(&mut self, out: &mut impl FnMut(Box<Event>)) {
         self.release(EventTime(i64::MAX), out);
     }
 
@@ -118,7 +118,7 @@ impl Reorder {
         self.stats
     }
 
-    fn release(&mut self, upto: EventTime, out: &mut impl FnMut(Event)) {
+    fn release(&mut self, upto: EventTime, out: &mut impl FnMut(Box<Event>)) {
         while let Some(entry) = self.held.first_entry() {
             if *entry.key() > upto {
                 break;
@@ -265,7 +265,7 @@ mod tests {
         let mut r = Reorder::new(window, window);
         let mut out = Vec::new();
         for e in events {
-            r.push(e, &mut |e| out.push(e.event_id.to_string()));
+            r.push(Box::new(e), &mut |e| out.push(e.event_id.to_string()));
         }
         r.finish(&mut |e| out.push(e.event_id.to_string()));
         (out, r.stats())

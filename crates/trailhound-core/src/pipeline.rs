@@ -24,7 +24,7 @@ use crate::track::Tracker;
 #[derive(Debug, Default)]
 pub struct Decoded {
     /// Events and skips, in the input's order.
-    pub items: Vec<Result<Event, Skip>>,
+    pub items: Vec<Result<Box<Event>, Skip>>,
     /// Keep each event's record text (for `enrich`).
     pub raw: bool,
 }
@@ -42,7 +42,7 @@ impl Decoded {
 }
 
 impl Sink for Decoded {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: Box<Event>) {
         self.items.push(Ok(event));
     }
     fn skip(&mut self, skip: Skip) {
@@ -87,7 +87,7 @@ impl EnrichOut {
 
 /// One event through track → enrich → detect.
 fn process(
-    ev: Event,
+    ev: Box<Event>,
     tracker: &mut Tracker,
     detectors: &mut Detectors,
     book: &AddressBook,
@@ -198,7 +198,7 @@ impl Engine {
 }
 
 impl Sink for Engine {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: Box<Event>) {
         self.summary.events_read += 1;
         let Engine {
             reorder,

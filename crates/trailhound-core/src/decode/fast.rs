@@ -22,7 +22,7 @@ use crate::event::Event;
 
 /// Every record of `text` as an event with its byte range in `text`; false (and `out` to be
 /// discarded) when any part of it needs the robust path.
-pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Event, Range<usize>)>) -> bool {
+pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Box<Event>, Range<usize>)>) -> bool {
     let b = text.as_bytes();
     let mut at = skip_ws(b, 0);
     if kind == Kind::Records {
@@ -66,7 +66,7 @@ pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Event, Range<usize>)
 }
 
 /// The record starting at `start` into `out`; where it ends, or `None` when it is not an event.
-fn record(text: &str, start: usize, out: &mut Vec<(Event, Range<usize>)>) -> Option<usize> {
+fn record(text: &str, start: usize, out: &mut Vec<(Box<Event>, Range<usize>)>) -> Option<usize> {
     let rest = text.get(start..)?;
     if !rest.starts_with('{') {
         return None;
@@ -76,7 +76,7 @@ fn record(text: &str, start: usize, out: &mut Vec<(Event, Range<usize>)>) -> Opt
     let end = start + values.byte_offset();
     match raw.into_shape() {
         Ok(Shape::Event(event)) => {
-            out.push((*event, start..end));
+            out.push((event, start..end));
             Some(end)
         }
         // Not an event: the robust path says what it is.
@@ -132,7 +132,7 @@ mod tests {
     }
 
     impl Sink for Collect {
-        fn event(&mut self, event: Event) {
+        fn event(&mut self, event: Box<Event>) {
             self.items.push(format!("{event:?}"));
         }
         fn skip(&mut self, skip: Skip) {

@@ -123,7 +123,7 @@ impl fmt::Display for Skip {
 /// Receives what decoding produces.
 pub trait Sink {
     /// One decoded event.
-    fn event(&mut self, event: Event);
+    fn event(&mut self, event: Box<Event>);
     /// One skipped file, record or line.
     fn skip(&mut self, skip: Skip);
     /// True when events should carry their original record text ([`Event::raw`], for `enrich`).
@@ -138,8 +138,8 @@ pub trait Sink {
 }
 
 impl Sink for Vec<Result<Event, Skip>> {
-    fn event(&mut self, event: Event) {
-        self.push(Ok(event));
+    fn event(&mut self, event: Box<Event>) {
+        self.push(Ok(*event));
     }
     fn skip(&mut self, skip: Skip) {
         self.push(Err(skip));
@@ -343,7 +343,7 @@ impl<'s> Decoder<'s> {
                 // serde_json does not check the UTF-8 of strings it skips (fields trailhound
                 // does not read): such a line costs the line, as a record does in a document.
                 Ok(Shape::Event(event)) => match std::str::from_utf8(bytes) {
-                    Ok(text) => self.emit(*event, text),
+                    Ok(text) => self.emit(event, text),
                     Err(e) => self.skip(
                         pos,
                         SkipReason::InvalidJson,
@@ -521,7 +521,7 @@ impl<'s> Decoder<'s> {
         }
         match serde_json::from_str::<RawEvent>(raw.get()) {
             Ok(r) => match r.into_shape() {
-                Ok(Shape::Event(event)) => self.emit(*event, raw.get()),
+                Ok(Shape::Event(event)) => self.emit(event, raw.get()),
                 Ok(Shape::Envelope(detail)) => self.envelope(detail, pos),
                 Ok(Shape::Records | Shape::Digest) => self.skip(
                     pos,
@@ -550,7 +550,7 @@ impl<'s> Decoder<'s> {
             .map_err(|e| e.to_string())
             .and_then(RawEvent::into_shape)
         {
-            Ok(Shape::Event(event)) => self.emit(*event, detail.get()),
+            Ok(Shape::Event(event)) => self.emit(event, detail.get()),
             Ok(_) => self.skip(
                 pos,
                 SkipReason::BadRecord,
@@ -562,7 +562,7 @@ impl<'s> Decoder<'s> {
 
     /// Hands an event to the sink, with its original text when the sink wants it. Lines held back
     /// before the first event are now known to be bad lines of a CloudTrail file: skipped first.
-    fn emit(&mut self, mut event: Event, raw: &str) {
+    fn emit(&mut self, mut event: Box<Event>, raw: &str) {
         for skip in self.held.drain(..) {
             self.sink.skip(skip);
         }
