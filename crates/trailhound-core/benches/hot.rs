@@ -139,6 +139,26 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Every enriched record's text goes through redaction (most hold no secret).
+    let texts: Vec<String> = records().iter().map(|r| r.to_string()).collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let mut g = c.benchmark_group("redact");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("record_text", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .filter(|t| {
+                    matches!(
+                        trailhound_core::redact::record_text(t),
+                        std::borrow::Cow::Owned(_)
+                    )
+                })
+                .count()
+        })
+    });
+    g.finish();
 }
 
 criterion_group! {

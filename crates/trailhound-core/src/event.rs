@@ -236,7 +236,7 @@ pub struct Event {
 /// file instead of one per record), or a copy of its own (NDJSON lines, redacted records).
 #[derive(Clone)]
 pub struct RawText {
-    text: Arc<str>,
+    text: Arc<String>,
     start: u32,
     end: u32,
 }
@@ -246,13 +246,13 @@ impl RawText {
     pub fn new(text: &str) -> RawText {
         RawText {
             end: u32::try_from(text.len()).unwrap_or(0),
-            text: text.into(),
+            text: Arc::new(text.to_owned()),
             start: 0,
         }
     }
 
     /// `span`, which must lie within `doc`, as a span of it (`None` when it does not).
-    pub fn within(doc: &Arc<str>, span: &str) -> Option<RawText> {
+    pub fn within(doc: &Arc<String>, span: &str) -> Option<RawText> {
         let start = (span.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
         let end = start + span.len();
         doc.get(start..end)?;

@@ -18,6 +18,7 @@ use crate::order::Reorder;
 use crate::ranges::Ranges;
 use crate::summary::Summary;
 use crate::track::Tracker;
+use crate::useragent::{AgentCache, UserAgent};
 
 /// What decoding one input produced, held so that inputs decoded in parallel can be handed to the
 /// engine in input order ([`Engine::feed`]).
@@ -56,13 +57,20 @@ impl Sink for Decoded {
 /// Everything after decoding, fed one event at a time.
 pub struct Engine {
     settings: Settings,
-    book: AddressBook,
     reorder: Reorder,
-    tracker: Tracker,
-    detectors: Detectors,
+    stages: Stages,
     summary: Summary,
     on_skip: Box<dyn FnMut(&Skip) + Send>,
+}
+
+/// The stages after the reorder window, which see each event once, in event-time order.
+struct Stages {
+    book: AddressBook,
+    tracker: Tracker,
+    /// Parsed once per event for both enrich and detect.
+    agents: AgentCache,
     enrich: Option<EnrichOut>,
+    detectors: Detectors,
 }
 
 /// The enrich stage and where its output goes; the first write error stops the output (reported
@@ -75,9 +83,9 @@ struct EnrichOut {
 }
 
 impl EnrichOut {
-    fn write(&mut self, ev: &Event, tracker: &Tracker, book: &AddressBook) {
+    fn write(&mut self, ev: &Event, ua: &UserAgent, tracker: &Tracker, book: &AddressBook) {
         if self.error.is_none() {
-            match self.enricher.write(&mut self.out, ev, tracker, book) {
+            match self.enricher.write(&mut self.out, ev, ua, tracker, book) {
                 Ok(()) => self.written += 1,
                 Err(e) => self.error = Some(e),
             }
@@ -85,39 +93,46 @@ impl EnrichOut {
     }
 }
 
-/// One event through track → enrich → detect.
-fn process(
-    ev: Box<Event>,
-    tracker: &mut Tracker,
-    detectors: &mut Detectors,
-    book: &AddressBook,
-    enrich: &mut Option<EnrichOut>,
-) {
-    let obs = tracker.observe(&ev, book);
-    if let Some(e) = enrich {
-        e.write(&ev, tracker, book);
+impl Stages {
+    /// One event through track → enrich → detect.
+    fn process(&mut self, ev: Box<Event>) {
+        let Stages {
+            book,
+            tracker,
+            agents,
+            enrich,
+            detectors,
+        } = self;
+        let obs = tracker.observe(&ev, book);
+        let ua = agents.parse(&ev.user_agent);
+        if let Some(e) = enrich {
+            e.write(&ev, &ua, tracker, book);
+        }
+        detectors.on_event(&ev, &ua, obs.as_ref(), tracker, book);
     }
-    detectors.on_event(&ev, obs.as_ref(), tracker, book);
 }
 
 impl Engine {
     /// An engine with `settings` and the cloud `ranges`; `on_skip` is told about every skip (to print it).
     pub fn new(settings: Settings, ranges: Ranges, on_skip: Box<dyn FnMut(&Skip) + Send>) -> Self {
         Engine {
-            book: AddressBook::new(ranges, &settings.trusted),
             reorder: Reorder::new(settings.window, settings.dedup_horizon),
-            tracker: Tracker::new(&settings),
-            detectors: Detectors::new(&settings),
+            stages: Stages {
+                book: AddressBook::new(ranges, &settings.trusted),
+                tracker: Tracker::new(&settings),
+                agents: AgentCache::default(),
+                enrich: None,
+                detectors: Detectors::new(&settings),
+            },
             summary: Summary::default(),
             settings,
             on_skip,
-            enrich: None,
         }
     }
 
     /// Also writes every event, enriched, to `out` (events then carry their record text).
     pub fn with_enrich(mut self, enricher: Enricher, out: Box<dyn Write + Send>) -> Self {
-        self.enrich = Some(EnrichOut {
+        self.stages.enrich = Some(EnrichOut {
             enricher,
             out,
             error: None,
@@ -150,21 +165,16 @@ impl Engine {
 
     /// Bytes of tracked state now (see [`crate::track::Tracker::state_bytes`]).
     pub fn state_bytes(&self) -> crate::track::StateBytes {
-        self.tracker.state_bytes()
+        self.stages.tracker.state_bytes()
     }
 
     /// Ends the run: flushes the window and returns the findings in output order, and the summary.
     pub fn finish(mut self) -> (Vec<Finding>, Summary) {
         let Engine {
-            reorder,
-            tracker,
-            detectors,
-            book,
-            enrich,
-            ..
+            reorder, stages, ..
         } = &mut self;
-        reorder.finish(&mut |ev| process(ev, tracker, detectors, book, enrich));
-        if let Some(e) = &mut self.enrich {
+        reorder.finish(&mut |ev| stages.process(ev));
+        if let Some(e) = &mut self.stages.enrich {
             if e.error.is_none() {
                 e.error = e.out.flush().err();
             }
@@ -175,8 +185,8 @@ impl Engine {
             }
         }
         let order = self.reorder.stats();
-        let track = self.tracker.stats();
-        let mut findings = self.detectors.finish();
+        let track = self.stages.tracker.stats();
+        let mut findings = self.stages.detectors.finish();
         let before = findings.len();
         findings.retain(|f| !suppressed(f, &self.settings));
         let catalog = crate::catalog::Catalog::builtin();
@@ -201,20 +211,13 @@ impl Sink for Engine {
     fn event(&mut self, event: Box<Event>) {
         self.summary.events_read += 1;
         let Engine {
-            reorder,
-            tracker,
-            detectors,
-            book,
-            enrich,
-            ..
+            reorder, stages, ..
         } = self;
-        reorder.push(event, &mut |ev| {
-            process(ev, tracker, detectors, book, enrich)
-        });
+        reorder.push(event, &mut |ev| stages.process(ev));
     }
 
     fn wants_raw(&self) -> bool {
-        self.enrich.is_some()
+        self.stages.enrich.is_some()
     }
 
     fn skip(&mut self, skip: Skip) {

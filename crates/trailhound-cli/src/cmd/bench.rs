@@ -4,7 +4,6 @@
 //! (b) `scan` end to end with every detection; (c) `enrich` (output to a null writer).
 //! Each is reported in events/s and MB/s of raw JSON and as a ratio to the floor, with the
 //! machine and the findings' digest (which must be identical across thread counts).
-use std::borrow::Cow;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +14,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Deserialize;
 use trailhound_core::config::Settings;
+use trailhound_core::decode::Text;
 use trailhound_core::enrich::{self, Enricher};
 use trailhound_core::finding::stable_id;
 use trailhound_core::input::{self, Origin};
@@ -173,21 +173,21 @@ fn cpu_time() -> Option<Duration> {
 #[allow(dead_code)]
 struct FloorEvent<'a> {
     #[serde(borrow)]
-    event_time: Option<Cow<'a, str>>,
+    event_time: Option<Text<'a>>,
     #[serde(rename = "eventID", borrow)]
-    event_id: Option<Cow<'a, str>>,
+    event_id: Option<Text<'a>>,
     #[serde(borrow)]
-    event_source: Option<Cow<'a, str>>,
+    event_source: Option<Text<'a>>,
     #[serde(borrow)]
-    event_name: Option<Cow<'a, str>>,
+    event_name: Option<Text<'a>>,
     #[serde(borrow)]
-    aws_region: Option<Cow<'a, str>>,
+    aws_region: Option<Text<'a>>,
     #[serde(rename = "sourceIPAddress", borrow)]
-    source_ip_address: Option<Cow<'a, str>>,
+    source_ip_address: Option<Text<'a>>,
     #[serde(borrow)]
-    user_agent: Option<Cow<'a, str>>,
+    user_agent: Option<Text<'a>>,
     #[serde(borrow)]
-    recipient_account_id: Option<Cow<'a, str>>,
+    recipient_account_id: Option<Text<'a>>,
     read_only: Option<serde_json::Value>,
     #[serde(borrow)]
     user_identity: Option<FloorIdentity<'a>>,
@@ -198,11 +198,11 @@ struct FloorEvent<'a> {
 #[allow(dead_code)]
 struct FloorIdentity<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow)]
-    arn: Option<Cow<'a, str>>,
+    arn: Option<Text<'a>>,
     #[serde(borrow)]
-    access_key_id: Option<Cow<'a, str>>,
+    access_key_id: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]

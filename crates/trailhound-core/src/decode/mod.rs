@@ -31,6 +31,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 pub use message::safe_message;
+pub use record::Text;
 use stream::{
     is_incomplete, is_object, next_value_at, patch_utf8, read_line_capped, starts_with_records_key,
     strip_bom, trim, Kind, LineRead,
@@ -159,6 +160,12 @@ pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
     decode(&input, &mut &bytes[..], false, sink);
 }
 
+/// `bytes` as text, when they lie within `doc`.
+fn span_of<'d>(doc: &'d str, bytes: &[u8]) -> Option<&'d str> {
+    let start = (bytes.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
+    doc.get(start..start.checked_add(bytes.len())?)
+}
+
 /// Lines that are not CloudTrail held back before the first event (see [`Decoder::hold`]).
 const MAX_HELD: usize = 100;
 
@@ -190,7 +197,7 @@ struct Decoder<'s> {
     /// A file-level skip was reported (so the input is not also called empty).
     file_skipped: bool,
     /// The document being streamed, shared, when events carry their text ([`RawText`] spans).
-    doc: Option<Arc<str>>,
+    doc: Option<Arc<String>>,
 }
 
 enum Flow {
@@ -280,6 +287,31 @@ impl<'s> Decoder<'s> {
                 self.values_in(trim(strip_bom(doc)), Position::File, true);
                 return self.report_cut();
             }
+            if self.sink.wants_raw() && starts_with_records_key(bytes) {
+                // Records keep their text (for `enrich`) as spans of the document: the line buffer
+                // itself becomes the shared document (no copy), and the next line gets a new one.
+                let owned = std::mem::replace(buf, Vec::with_capacity(buf.capacity()));
+                match String::from_utf8(owned) {
+                    Ok(text) => {
+                        let doc = Arc::new(text);
+                        let outer = self.doc.replace(doc.clone());
+                        let bytes = trim(if line == 1 {
+                            strip_bom(doc.as_bytes())
+                        } else {
+                            doc.as_bytes()
+                        });
+                        let flow = self.values_in(bytes, Position::Line(line), first);
+                        self.doc = outer;
+                        if let Flow::StopFile = flow {
+                            return;
+                        }
+                        continue;
+                    }
+                    // Not UTF-8: read as any other line (bad records are skipped one by one).
+                    Err(e) => *buf = e.into_bytes(),
+                }
+            }
+            let bytes = trim(if line == 1 { strip_bom(buf) } else { buf });
             if let Flow::StopFile = self.values_in(bytes, Position::Line(line), first) {
                 return;
             }
@@ -417,25 +449,21 @@ impl<'s> Decoder<'s> {
     /// A `Records` document or a JSON array: each record is decoded on its own, so one bad record
     /// costs one record, and a break keeps the records before it.
     fn stream(&mut self, bytes: &[u8], kind: Kind, pos: Position) -> Flow {
+        // Records keep their text (for `enrich`) as spans of one shared document: the line's own
+        // (see `lines`), else a copy.
+        if let Some(doc) = self.doc.clone() {
+            if let Some(text) = span_of(&doc, bytes) {
+                return self.stream_text(text, kind, pos);
+            }
+        }
         if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
-            // Records keep their text (for `enrich`) as spans of one shared copy of the document.
-            let doc: Option<Arc<str>> = self.sink.wants_raw().then(|| Arc::from(text));
-            let text = doc.as_deref().unwrap_or(text);
-            let mut events = Vec::new();
-            let flow = if self.sink.fast_path() && fast::events(text, kind, &mut events) {
-                self.doc = doc.clone();
-                for (event, span) in events {
-                    self.emit(event, text.get(span).unwrap_or_default());
-                }
-                Flow::Continue
-            } else {
-                self.doc = doc.clone();
-                match stream::elements(text.as_bytes(), kind, &mut |raw, n| self.record(raw, n)) {
-                    Ok(()) => Flow::Continue,
-                    Err((e, n)) => self.stream_error(text.as_bytes(), &e, n, pos),
-                }
-            };
-            self.doc = None;
+            if !self.sink.wants_raw() {
+                return self.stream_text(text, kind, pos);
+            }
+            let doc = Arc::new(text.to_owned());
+            let outer = self.doc.replace(doc.clone());
+            let flow = self.stream_text(&doc, kind, pos);
+            self.doc = outer;
             return flow;
         }
         match stream::elements(bytes, kind, &mut |raw, n| self.record(raw, n)) {
@@ -444,6 +472,22 @@ impl<'s> Decoder<'s> {
                 self.stream_patched(bytes, kind, pos, n)
             }
             Err((e, n)) => self.stream_error(bytes, &e, n, pos),
+        }
+    }
+
+    /// [`Decoder::stream`] over valid UTF-8: the one-pass fast path when the document is well
+    /// formed, else record by record.
+    fn stream_text(&mut self, text: &str, kind: Kind, pos: Position) -> Flow {
+        let mut events = Vec::new();
+        if self.sink.fast_path() && fast::events(text, kind, &mut events) {
+            for (event, span) in events {
+                self.emit(event, text.get(span).unwrap_or_default());
+            }
+            return Flow::Continue;
+        }
+        match stream::elements(text.as_bytes(), kind, &mut |raw, n| self.record(raw, n)) {
+            Ok(()) => Flow::Continue,
+            Err((e, n)) => self.stream_error(text.as_bytes(), &e, n, pos),
         }
     }
 

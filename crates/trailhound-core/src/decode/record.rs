@@ -20,31 +20,31 @@ use crate::time::EventTime;
 #[serde(rename_all = "camelCase")]
 pub(super) struct RawEvent<'a> {
     #[serde(borrow)]
-    event_time: Option<Cow<'a, str>>,
+    event_time: Option<Text<'a>>,
     #[serde(rename = "@timestamp", borrow)]
-    timestamp: Option<Cow<'a, str>>,
+    timestamp: Option<Text<'a>>,
     #[serde(rename = "eventID", borrow)]
-    event_id: Option<Cow<'a, str>>,
+    event_id: Option<Text<'a>>,
     #[serde(borrow)]
-    event_source: Option<Cow<'a, str>>,
+    event_source: Option<Text<'a>>,
     #[serde(borrow)]
-    event_name: Option<Cow<'a, str>>,
+    event_name: Option<Text<'a>>,
     #[serde(borrow)]
-    aws_region: Option<Cow<'a, str>>,
+    aws_region: Option<Text<'a>>,
     #[serde(rename = "sourceIPAddress", borrow)]
-    source_ip_address: Option<Cow<'a, str>>,
+    source_ip_address: Option<Text<'a>>,
     #[serde(borrow)]
-    user_agent: Option<Cow<'a, str>>,
+    user_agent: Option<Text<'a>>,
     #[serde(borrow)]
-    recipient_account_id: Option<Cow<'a, str>>,
+    recipient_account_id: Option<Text<'a>>,
     #[serde(default, deserialize_with = "loose_bool")]
     read_only: Option<bool>,
     #[serde(borrow)]
-    error_code: Option<Cow<'a, str>>,
+    error_code: Option<Text<'a>>,
     #[serde(borrow)]
-    vpc_endpoint_id: Option<Cow<'a, str>>,
+    vpc_endpoint_id: Option<Text<'a>>,
     #[serde(borrow)]
-    vpc_endpoint_account_id: Option<Cow<'a, str>>,
+    vpc_endpoint_account_id: Option<Text<'a>>,
     #[serde(borrow)]
     user_identity: Option<RawIdentity<'a>>,
     #[serde(borrow)]
@@ -67,15 +67,15 @@ pub(super) struct RawEvent<'a> {
 #[serde(rename_all = "camelCase")]
 struct RawIdentity<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow)]
-    arn: Option<Cow<'a, str>>,
+    arn: Option<Text<'a>>,
     #[serde(borrow)]
-    account_id: Option<Cow<'a, str>>,
+    account_id: Option<Text<'a>>,
     #[serde(borrow)]
-    access_key_id: Option<Cow<'a, str>>,
+    access_key_id: Option<Text<'a>>,
     #[serde(borrow)]
-    invoked_by: Option<Cow<'a, str>>,
+    invoked_by: Option<Text<'a>>,
     #[serde(borrow)]
     session_context: Option<RawSessionContext<'a>>,
 }
@@ -88,24 +88,24 @@ struct RawSessionContext<'a> {
     #[serde(borrow)]
     session_issuer: Option<RawIssuer<'a>>,
     #[serde(borrow)]
-    source_identity: Option<Cow<'a, str>>,
+    source_identity: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawIssuer<'a> {
     #[serde(borrow)]
-    arn: Option<Cow<'a, str>>,
+    arn: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawStsRequest<'a> {
     #[serde(borrow)]
-    role_arn: Option<Cow<'a, str>>,
+    role_arn: Option<Text<'a>>,
     #[serde(borrow)]
-    role_session_name: Option<Cow<'a, str>>,
+    role_session_name: Option<Text<'a>>,
     #[serde(borrow)]
-    source_identity: Option<Cow<'a, str>>,
+    source_identity: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -118,7 +118,7 @@ struct RawStsResponse<'a> {
 #[serde(rename_all = "camelCase")]
 struct RawCredentials<'a> {
     #[serde(borrow)]
-    access_key_id: Option<Cow<'a, str>>,
+    access_key_id: Option<Text<'a>>,
     /// Lenient: a malformed expiration must not cost the issued key (the tracker learns the
     /// instance's keys from these responses).
     #[serde(default, deserialize_with = "lenient_string")]
@@ -186,10 +186,10 @@ impl<'a> RawEvent<'a> {
         let failed = self.error_code.is_some();
         let detail = if failed {
             Detail::None
-        } else if event_source == "sts.amazonaws.com" {
+        } else if &*event_source == "sts.amazonaws.com" {
             issued(&event_name, self.request_parameters, self.response_elements)
                 .map_or(Detail::None, |i| Detail::Issued(Box::new(i)))
-        } else if event_source == "ec2.amazonaws.com" && net::is_net_event(&event_name) {
+        } else if &*event_source == "ec2.amazonaws.com" && net::is_net_event(&event_name) {
             let facts = net::facts(
                 &event_name,
                 self.request_parameters.map(RawValue::get),
@@ -206,8 +206,8 @@ impl<'a> RawEvent<'a> {
         Ok(Event {
             time,
             event_id: compact(self.event_id).unwrap_or_default(),
-            event_source: CompactString::from(event_source),
-            event_name: CompactString::from(event_name),
+            event_source: CompactString::from(&*event_source),
+            event_name: CompactString::from(&*event_name),
             region: compact(self.aws_region).unwrap_or_default(),
             source_ip: compact(self.source_ip_address).unwrap_or_default(),
             user_agent: compact(self.user_agent).unwrap_or_default(),
@@ -285,8 +285,42 @@ fn issued(
     })
 }
 
-fn compact(s: Option<Cow<'_, str>>) -> Option<CompactString> {
-    s.map(|s| CompactString::from(s.as_ref()))
+fn compact(s: Option<Text<'_>>) -> Option<CompactString> {
+    s.map(|s| CompactString::from(&*s.0))
+}
+
+/// A string field: borrowed from the input unless it holds escapes. (`#[serde(borrow)]` does not
+/// reach through `Option<Cow<str>>`: serde's own `Cow` impl always copies, which cost an
+/// allocation per field per event.)
+pub struct Text<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// `true`/`false`, or the strings `"true"`/`"false"` some pipelines write (a visitor, not an

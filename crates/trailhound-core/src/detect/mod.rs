@@ -24,6 +24,7 @@ use crate::config::Settings;
 use crate::event::{Detail, Event};
 use crate::finding::{Finding, Severity};
 use crate::track::{Observation, Tracker, Verdict, Why};
+use crate::useragent::UserAgent;
 use suspects::{ParentRef, Suspect, Suspects};
 
 /// All detectors.
@@ -32,7 +33,6 @@ pub struct Detectors {
     write_only: bool,
     catalog: Catalog,
     suspects: Suspects,
-    agents: crate::useragent::AgentCache,
     tools: useragent::AttackTools,
     ssrf: useragent::Ssrf,
     chain: chain::RoleChaining,
@@ -53,7 +53,6 @@ impl Detectors {
             write_only: settings.write_only,
             catalog: Catalog::builtin(),
             suspects: Suspects::new(settings.max_instances.max(1024)),
-            agents: crate::useragent::AgentCache::default(),
             tools: useragent::AttackTools::new(),
             ssrf: useragent::Ssrf::new(),
             chain: chain::RoleChaining::new(allow),
@@ -61,24 +60,24 @@ impl Detectors {
         }
     }
 
-    /// One event, in event-time order, with the tracker's judgement of it.
+    /// One event, in event-time order, with its parsed user agent and the tracker's judgement of it.
     pub fn on_event(
         &mut self,
         ev: &Event,
+        ua: &UserAgent,
         obs: Option<&Observation>,
         tracker: &Tracker,
         book: &AddressBook,
     ) {
-        let ua = self.agents.parse(&ev.user_agent);
         if let Some(obs) = obs {
             self.exfil.on_observation(ev, obs, tracker, book);
             self.flag_exfiltration(ev, obs, tracker);
             self.ssrf
-                .on_observation(ev, obs, &ua, tracker, book, &mut self.suspects);
+                .on_observation(ev, obs, ua, tracker, book, &mut self.suspects);
         }
         if ua.attack_tool.is_some() {
             self.tools
-                .on_event(ev, &ua, tracker, book, &mut self.suspects);
+                .on_event(ev, ua, tracker, book, &mut self.suspects);
         }
         if let Detail::Issued(issued) = &ev.detail {
             self.tools

@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::finding::Finding;
 use crate::ranges::Ranges;
 use crate::track::Tracker;
+use crate::useragent::UserAgent;
 
 /// Decodes one record.
 pub(crate) fn event(json: &str) -> Event {
@@ -155,8 +156,9 @@ impl Engine {
     /// One event through track → detect.
     pub(crate) fn feed(&mut self, ev: Event) {
         let obs = self.tracker.observe(&ev, &self.book);
+        let ua = UserAgent::parse(&ev.user_agent);
         self.detectors
-            .on_event(&ev, obs.as_ref(), &self.tracker, &self.book);
+            .on_event(&ev, &ua, obs.as_ref(), &self.tracker, &self.book);
     }
 
     /// The findings, sorted.

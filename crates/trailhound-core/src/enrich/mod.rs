@@ -18,7 +18,7 @@ use crate::address::{self, AddressBook, IpContext, Source};
 use crate::catalog::{Catalog, Facts, Technique};
 use crate::event::{Event, IdentityType};
 use crate::track::Tracker;
-use crate::useragent::{AgentCache, UserAgent};
+use crate::useragent::UserAgent;
 
 /// Output forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,8 +182,7 @@ pub struct Enricher {
     catalog: Catalog,
     format: Format,
     index: String,
-    cache: HashMap<IpAddr, IpContext>,
-    agents: AgentCache,
+    cache: HashMap<IpAddr, Known>,
     unknown_actions: u64,
     /// The enrichment being written (reused).
     scratch: Vec<u8>,
@@ -199,7 +198,6 @@ impl Enricher {
             format,
             index: index.to_owned(),
             cache: HashMap::new(),
-            agents: AgentCache::default(),
             unknown_actions: 0,
             scratch: Vec::new(),
             fragments: Vec::new(),
@@ -211,38 +209,39 @@ impl Enricher {
         self.unknown_actions
     }
 
-    /// The enrichment of one event (after the tracker has seen it).
+    /// The enrichment of one event (after the tracker has seen it); `ua` is its parsed user agent.
     pub fn enrichment<'a>(
         &'a mut self,
         ev: &'a Event,
+        ua: &UserAgent,
         tracker: &'a Tracker,
         book: &AddressBook,
     ) -> Enrichment<'a> {
         let Enricher {
             catalog,
             cache,
-            agents,
             unknown_actions,
             ..
         } = self;
         let facts = facts(catalog, unknown_actions, ev);
-        let ua = agents.parse(&ev.user_agent);
         Enrichment {
             action: Action(ev),
             facts: ActionPart::of(&facts),
             origin: origin(ev, tracker),
             source: source_info(ev, tracker, book, cache),
-            user_agent: AgentInfo::of(&ua),
+            user_agent: AgentInfo::of(ua),
         }
     }
 
     /// Writes one enriched event (its record text must be in `ev.raw`). The bytes are those of
-    /// [`Enricher::enrichment`] serialised, but the action's part comes from a per-entry cache:
-    /// its MITRE names are most of the object's text.
+    /// [`Enricher::enrichment`] serialised (a test holds them equal), written by hand because this
+    /// runs on every event: the action's part comes from a per-entry cache, the address context
+    /// from a per-address one, and strings that need no escaping are copied as they are.
     pub fn write(
         &mut self,
         out: &mut dyn Write,
         ev: &Event,
+        ua: &UserAgent,
         tracker: &Tracker,
         book: &AddressBook,
     ) -> io::Result<()> {
@@ -259,8 +258,7 @@ impl Enricher {
         };
         out.write_all(open.as_bytes())?;
         let empty = open.trim_end().ends_with('{');
-        // Serialised into a buffer first: serde_json writes token by token, and each write through
-        // `dyn Write` is a call that cannot be inlined.
+        // Built in a buffer first: each write through `dyn Write` is a call that cannot be inlined.
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         buf.extend_from_slice(if empty {
@@ -272,16 +270,46 @@ impl Enricher {
         buf.push(b',');
         self.action_part(ev, &mut buf)?;
         buf.extend_from_slice(b",\"origin\":");
-        serde_json::to_writer(&mut buf, &origin(ev, tracker))?;
+        write_origin(&mut buf, &origin(ev, tracker))?;
         buf.extend_from_slice(b",\"source\":");
-        serde_json::to_writer(&mut buf, &source_info(ev, tracker, book, &mut self.cache))?;
+        self.write_source(&mut buf, ev, tracker, book)?;
         buf.extend_from_slice(b",\"user_agent\":");
-        let ua = self.agents.parse(&ev.user_agent);
-        serde_json::to_writer(&mut buf, &AgentInfo::of(&ua))?;
+        write_agent(&mut buf, &AgentInfo::of(ua))?;
         buf.extend_from_slice(b"}}\n");
         let written = out.write_all(&buf);
         self.scratch = buf;
         written
+    }
+
+    /// Writes [`SourceInfo`] as serde would, the address part from the cache.
+    fn write_source(
+        &mut self,
+        buf: &mut Vec<u8>,
+        ev: &Event,
+        tracker: &Tracker,
+        book: &AddressBook,
+    ) -> io::Result<()> {
+        let (info, known) = source_parts(ev, tracker, book, &mut self.cache);
+        buf.extend_from_slice(b"{\"kind\":");
+        put_str(buf, info.kind)?;
+        if let Some(service) = info.service {
+            buf.extend_from_slice(b",\"service\":");
+            put_str(buf, service)?;
+        }
+        if let Some(known) = known {
+            buf.push(b',');
+            buf.extend_from_slice(&known.json);
+        }
+        if let Some(v) = info.vpc_endpoint {
+            buf.extend_from_slice(b",\"vpc_endpoint\":");
+            put_str(buf, v)?;
+        }
+        if let Some(a) = info.org_account {
+            buf.extend_from_slice(b",\"org_account\":");
+            put_str(buf, a)?;
+        }
+        buf.push(b'}');
+        Ok(())
     }
 
     /// Appends `"access_level":…` up to the action part's last field, from the cache.
@@ -383,8 +411,37 @@ fn source_info<'a>(
     ev: &'a Event,
     tracker: &'a Tracker,
     book: &AddressBook,
-    cache: &'a mut HashMap<IpAddr, IpContext>,
+    cache: &'a mut HashMap<IpAddr, Known>,
 ) -> SourceInfo<'a> {
+    source_parts(ev, tracker, book, cache).0
+}
+
+/// An address's context, and its fields serialised (without braces) for [`Enricher::write`].
+struct Known {
+    context: IpContext,
+    json: Box<[u8]>,
+}
+
+impl Known {
+    fn new(context: IpContext) -> Self {
+        let mut json = Vec::new();
+        // Serialising a struct of strings, booleans and vectors into memory cannot fail.
+        let _ = write_fields(&mut json, &context);
+        Known {
+            context,
+            json: json.into(),
+        }
+    }
+}
+
+/// [`source_info`], with the cached address entry it used.
+fn source_parts<'a>(
+    ev: &'a Event,
+    tracker: &'a Tracker,
+    book: &AddressBook,
+    cache: &'a mut HashMap<IpAddr, Known>,
+) -> (SourceInfo<'a>, Option<&'a Known>) {
+    let mut known = None;
     let mut info = SourceInfo {
         kind: "other",
         service: None,
@@ -404,7 +461,11 @@ fn source_info<'a>(
             if cache.len() >= CACHE && !cache.contains_key(&ip) {
                 cache.clear();
             }
-            info.ip = Some(&*cache.entry(ip).or_insert_with(|| book.context(ip)));
+            let entry: &Known = cache
+                .entry(ip)
+                .or_insert_with(|| Known::new(book.context(ip)));
+            info.ip = Some(&entry.context);
+            known = Some(entry);
             info.org_account = tracker.owner(ip, ev.time).map(|o| o.account.as_str());
         }
     }
@@ -417,5 +478,153 @@ fn source_info<'a>(
             Some(_) => "foreign",
         });
     }
-    info
+    (info, known)
+}
+
+/// Writes [`Origin`] as serde would.
+fn write_origin(buf: &mut Vec<u8>, o: &Origin) -> io::Result<()> {
+    buf.extend_from_slice(b"{\"kind\":");
+    put_str(buf, o.kind)?;
+    for (name, value) in [
+        (&b",\"instance_id\":"[..], o.instance_id),
+        (b",\"principal\":", o.principal),
+        (b",\"role_arn\":", o.role_arn),
+        (b",\"invoked_by\":", o.invoked_by),
+        (b",\"credential_delivery\":", o.credential_delivery),
+    ] {
+        if let Some(v) = value {
+            buf.extend_from_slice(name);
+            put_str(buf, v)?;
+        }
+    }
+    buf.push(b'}');
+    Ok(())
+}
+
+/// Writes [`AgentInfo`] as serde would.
+fn write_agent(buf: &mut Vec<u8>, a: &AgentInfo) -> io::Result<()> {
+    buf.extend_from_slice(b"{\"family\":");
+    put_str(buf, a.family)?;
+    if let Some(major) = a.major {
+        buf.extend_from_slice(b",\"major\":");
+        serde_json::to_writer(&mut *buf, &major)?;
+    }
+    if let Some(tool) = a.attack_tool {
+        buf.extend_from_slice(b",\"attack_tool\":");
+        put_str(buf, tool)?;
+    }
+    buf.push(b'}');
+    Ok(())
+}
+
+/// A JSON string: copied as it is when nothing in it needs escaping (the usual case: ARNs, ids),
+/// else escaped by serde_json. The check has no early exit, so it runs vectorised.
+fn put_str(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    let escape = s.bytes().fold(false, |acc, b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if escape {
+        serde_json::to_writer(&mut *buf, s)?;
+    } else {
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{Settings, Trusted};
+    use crate::input;
+    use crate::pipeline::Decoded;
+    use crate::ranges::Ranges;
+
+    /// Odd but possible records: strings that need escaping, a service source, a VPC endpoint of
+    /// another account, a trusted range, an attack tool.
+    const ODD: &str = r#"
+{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/a\"b\\c\u0007é","accountId":"123456789012","accessKeyId":"AKIAEXAMPLEODD00001"},"eventTime":"2024-03-05T12:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"10.1.2.3","userAgent":"Boto3/1.34.0 \"quoted\" Linux/5.7.0-kali1-amd64","requestParameters":null,"responseElements":null,"eventID":"00000000-0000-4000-8000-000000000001","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-0abc","vpcEndpointAccountId":"210987654321"}
+{"eventVersion":"1.08","userIdentity":{"type":"AWSService","invokedBy":"lambda.amazonaws.com"},"eventTime":"2024-03-05T12:00:01Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","sourceIPAddress":"lambda.amazonaws.com","userAgent":"lambda.amazonaws.com","eventID":"00000000-0000-4000-8000-000000000002","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}
+{"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2024-03-05T12:00:02Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"2001:db8::1","userAgent":"","eventID":"00000000-0000-4000-8000-000000000003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}
+"#;
+
+    fn decoded(name: &str, bytes: &[u8]) -> Vec<Box<Event>> {
+        let name: Arc<str> = Arc::from(name);
+        let (mut reader, gzip) = input::sniff(bytes);
+        Decoded::decode(&name, &mut reader, gzip, true)
+            .items
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// Every fixture event, and the odd records above.
+    fn corpus() -> Vec<Box<Event>> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let mut files: Vec<_> = walk(&root);
+        files.sort();
+        let mut events = decoded("odd.ndjson", ODD.as_bytes());
+        for f in files {
+            let bytes = std::fs::read(&f).expect("fixture");
+            events.extend(decoded(&f.display().to_string(), &bytes));
+        }
+        events
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("fixture dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else if path.to_string_lossy().ends_with(".json.gz")
+                || path.to_string_lossy().ends_with(".ndjson")
+            {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hand_written_enrichment_is_the_serde_form() {
+        let settings = Settings {
+            trusted: vec![Trusted {
+                cidr: "10.0.0.0/8".parse().expect("cidr"),
+                label: "corp \"vpn\"".into(),
+            }],
+            ..Settings::default()
+        };
+        let book = AddressBook::new(Ranges::builtin(), &settings.trusted);
+        let mut tracker = Tracker::new(&settings);
+        let mut by_hand = Enricher::new(Format::Ndjson, "t");
+        let mut by_serde = Enricher::new(Format::Ndjson, "t");
+        let events = corpus();
+        assert!(events.len() > 500, "fixtures not found: {}", events.len());
+        let (mut escaped, mut service, mut endpoint, mut tools) = (0, 0, 0, 0);
+        for ev in &events {
+            tracker.observe(ev, &book);
+            let ua = UserAgent::parse(&ev.user_agent);
+            let mut line = Vec::new();
+            by_hand
+                .write(&mut line, ev, &ua, &tracker, &book)
+                .expect("write");
+            let line = String::from_utf8(line).expect("utf-8");
+            let at = line.rfind(",\"enrichment\":").expect("enrichment appended");
+            let got = &line[at + ",\"enrichment\":".len()..line.len() - 2];
+            let want = serde_json::to_string(&by_serde.enrichment(ev, &ua, &tracker, &book))
+                .expect("serialise");
+            assert_eq!(got, want, "event {}", ev.event_id);
+            escaped += usize::from(got.contains("\\\""));
+            service += usize::from(got.contains("\"service\":"));
+            endpoint += usize::from(got.contains("\"vpc_endpoint\":"));
+            tools += usize::from(got.contains("\"attack_tool\":"));
+        }
+        assert!(escaped > 0 && service > 0 && endpoint > 0 && tools > 0);
+    }
 }
