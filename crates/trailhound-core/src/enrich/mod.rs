@@ -553,18 +553,19 @@ mod tests {
 {"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2024-03-05T12:00:02Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"2001:db8::1","userAgent":"","eventID":"00000000-0000-4000-8000-000000000003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}
 "#;
 
-    fn decoded(name: &str, bytes: &[u8]) -> Vec<Box<Event>> {
+    fn decoded(name: &str, bytes: &[u8]) -> Vec<Event> {
         let name: Arc<str> = Arc::from(name);
         let (mut reader, gzip) = input::sniff(bytes);
         Decoded::decode(&name, &mut reader, gzip, true)
             .items
             .into_iter()
             .filter_map(Result::ok)
+            .map(|e| *e)
             .collect()
     }
 
     /// Every fixture event, and the odd records above.
-    fn corpus() -> Vec<Box<Event>> {
+    fn corpus() -> Vec<Event> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
         let mut files: Vec<_> = walk(&root);
         files.sort();
