@@ -192,28 +192,48 @@ impl Hasher for IdHasher {
     }
 }
 
-/// A lossless key for UUID event ids, a 128-bit hash for anything else.
+/// A lossless key for UUID event ids (`8-4-4-4-12` hex digits, either case), a 128-bit hash for
+/// anything else. Runs on every event: the digits are read through a table, without branches.
 fn id_key(id: &str) -> u128 {
-    if id.len() == 36 {
-        let hex = id.bytes().filter(|&b| b != b'-');
-        let mut v: u128 = 0;
-        let mut n = 0;
-        for b in hex {
-            let d = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
-                _ => return hashed(id),
-            };
-            v = (v << 4) | u128::from(d);
-            n += 1;
-        }
-        if n == 32 {
-            return v;
+    let b = id.as_bytes();
+    if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
+        let mut bad = 0u8;
+        let mut half = |ranges: &[std::ops::Range<usize>]| {
+            let mut v = 0u64;
+            for r in ranges {
+                for &c in &b[r.clone()] {
+                    let d = HEX[usize::from(c)];
+                    bad |= d;
+                    v = (v << 4) | u64::from(d & 15);
+                }
+            }
+            v
+        };
+        let high = half(&[0..8, 9..13, 14..18]);
+        let low = half(&[19..23, 24..36]);
+        if bad & 0xF0 == 0 {
+            return u128::from(high) << 64 | u128::from(low);
         }
     }
     hashed(id)
 }
+
+/// Hex digit values; 0xFF for anything else.
+const HEX: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 fn hashed(id: &str) -> u128 {
     let half = |salt: u8| {
@@ -299,6 +319,19 @@ mod tests {
             id_key("bf68f8c0-590b-4740-ac89-aad0ed5dfe4f"),
             0xbf68f8c0590b4740ac89aad0ed5dfe4f
         );
+        assert_eq!(
+            id_key("BF68F8C0-590B-4740-AC89-AAD0ED5DFE4F"),
+            0xbf68f8c0590b4740ac89aad0ed5dfe4f
+        );
         assert_ne!(id_key("not-a-uuid"), id_key("not-a-uuie"));
+        // The same digits with the hyphens elsewhere are another id (not a duplicate).
+        assert_ne!(
+            id_key("bf68f8c0590b-4740-ac89-aad0ed5dfe4f-"),
+            id_key("bf68f8c0-590b-4740-ac89-aad0ed5dfe4f")
+        );
+        assert_ne!(
+            id_key("bf68f8c0-590b-4740-ac89-aad0ed5dfe4g"),
+            id_key("bf68f8c0-590b-4740-ac89-aad0ed5dfe40")
+        );
     }
 }

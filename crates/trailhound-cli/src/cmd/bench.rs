@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         dir.display()
     );
     println!(
-        "machine: {} cores, {}; median of {} runs",
+        "machine: {} cores, {}; median of {} runs, the stages taking turns",
         cores,
         std::env::consts::ARCH,
         args.runs
@@ -86,21 +86,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .num_threads(t)
             .build()
             .context("thread pool")?;
-        let floor = median(args.runs, || pool.install(|| floor_once(&files)).0, events);
-        report("floor", t, events, raw_bytes, floor, floor, "");
+        // The stages take turns (floor, scan, enrich, floor, …) so that the machine's slow
+        // moments fall on all three alike and the ratios hold.
+        let (mut floor, mut scan, mut enrich) = (Vec::new(), Vec::new(), Vec::new());
         let mut digest = String::new();
-        let scan = median(
-            args.runs,
-            || {
-                let (n, d) = pipeline_once(t, &files, false);
-                digest = d;
-                n
-            },
-            events,
-        );
-        report("scan", t, events, raw_bytes, scan, floor, &digest);
-        let enrich = median(args.runs, || pipeline_once(t, &files, true).0, events);
-        report("enrich", t, events, raw_bytes, enrich, floor, "");
+        for _ in 0..args.runs.max(1) {
+            floor.push(timed(|| pool.install(|| floor_once(&files)).0, events));
+            scan.push(timed(
+                || {
+                    let (n, d) = pipeline_once(t, &files, false);
+                    digest = d;
+                    n
+                },
+                events,
+            ));
+            enrich.push(timed(|| pipeline_once(t, &files, true).0, events));
+        }
+        let floor = median(floor);
+        report("floor", t, events, raw_bytes, floor, floor, "");
+        report("scan", t, events, raw_bytes, median(scan), floor, &digest);
+        report("enrich", t, events, raw_bytes, median(enrich), floor, "");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -128,22 +133,22 @@ fn report(
     );
 }
 
-/// Runs `f` `runs` times and returns the median run: its wall time and the cores it kept busy
-/// (CPU time over wall time); `f` returns the events it saw (checked).
-fn median(runs: usize, mut f: impl FnMut() -> u64, events: u64) -> Timed {
-    let mut times: Vec<Timed> = (0..runs.max(1))
-        .map(|_| {
-            let (start, cpu) = (Instant::now(), cpu_time());
-            let n = f();
-            let wall = start.elapsed();
-            assert_eq!(n, events, "a run saw a different number of events");
-            let cores = match (cpu, cpu_time()) {
-                (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64() / wall.as_secs_f64(),
-                _ => f64::NAN,
-            };
-            Timed { wall, cores }
-        })
-        .collect();
+/// Runs `f` once: its wall time and the cores it kept busy (CPU time over wall time); `f`
+/// returns the events it saw (checked).
+fn timed(f: impl FnOnce() -> u64, events: u64) -> Timed {
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let n = f();
+    let wall = start.elapsed();
+    assert_eq!(n, events, "a run saw a different number of events");
+    let cores = match (cpu, cpu_time()) {
+        (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64() / wall.as_secs_f64(),
+        _ => f64::NAN,
+    };
+    Timed { wall, cores }
+}
+
+/// The median run (by wall time).
+fn median(mut times: Vec<Timed>) -> Timed {
     times.sort_by_key(|t| t.wall);
     times.swap_remove(times.len() / 2)
 }

@@ -37,7 +37,7 @@ use stream::{
     strip_bom, trim, Kind, LineRead,
 };
 
-use crate::event::{Event, RawText};
+use crate::event::{Doc, Event, RawText};
 use record::{RawEvent, Shape};
 
 /// The largest single record or line accepted (larger ones are skipped and counted).
@@ -197,7 +197,7 @@ struct Decoder<'s> {
     /// A file-level skip was reported (so the input is not also called empty).
     file_skipped: bool,
     /// The document being streamed, shared, when events carry their text ([`RawText`] spans).
-    doc: Option<Arc<String>>,
+    doc: Option<Arc<Doc>>,
 }
 
 enum Flow {
@@ -290,10 +290,10 @@ impl<'s> Decoder<'s> {
             if self.sink.wants_raw() && starts_with_records_key(bytes) {
                 // Records keep their text (for `enrich`) as spans of the document: the line buffer
                 // itself becomes the shared document (no copy), and the next line gets a new one.
-                let owned = std::mem::replace(buf, Vec::with_capacity(buf.capacity()));
+                let owned = std::mem::replace(buf, Doc::buffer(buf.capacity()));
                 match String::from_utf8(owned) {
                     Ok(text) => {
-                        let doc = Arc::new(text);
+                        let doc = Doc::new(text);
                         let outer = self.doc.replace(doc.clone());
                         let bytes = trim(if line == 1 {
                             strip_bom(doc.as_bytes())
@@ -460,7 +460,7 @@ impl<'s> Decoder<'s> {
             if !self.sink.wants_raw() {
                 return self.stream_text(text, kind, pos);
             }
-            let doc = Arc::new(text.to_owned());
+            let doc = Doc::new(text.to_owned());
             let outer = self.doc.replace(doc.clone());
             let flow = self.stream_text(&doc, kind, pos);
             self.doc = outer;

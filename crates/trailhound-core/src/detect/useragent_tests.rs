@@ -238,4 +238,23 @@ fn the_agent_cache_is_the_parser() {
         assert_eq!(c.parse(ua), UserAgent::parse(ua));
         assert_eq!(c.parse(ua), UserAgent::parse(ua));
     }
+    // More agents than the front table has slots, sharing lengths, prefixes and suffixes (so
+    // slots collide), asked in turns: every answer is still the parser's.
+    let agents: Vec<String> = (0..2000)
+        .map(|i| match i % 4 {
+            0 => format!(
+                "Boto3/1.{} md/Botocore#1.{} Linux/5.7.0-kali1-amd64",
+                i % 97,
+                i
+            ),
+            1 => format!("aws-cli/2.{:04} Python/3.11 Linux/6.1", i),
+            2 => format!("Pacu-Session-{:06} Boto3/1.34.0", i),
+            _ => format!("curl/8.{}.0", i),
+        })
+        .collect();
+    for round in 0..3 {
+        for ua in agents.iter().skip(round).step_by(3).chain(&agents) {
+            assert_eq!(c.parse(ua), UserAgent::parse(ua), "{ua}");
+        }
+    }
 }

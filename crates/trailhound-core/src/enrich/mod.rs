@@ -518,7 +518,7 @@ fn write_agent(buf: &mut Vec<u8>, a: &AgentInfo) -> io::Result<()> {
 }
 
 /// A JSON string: copied as it is when nothing in it needs escaping (the usual case: ARNs, ids),
-/// else escaped by serde_json. The check has no early exit, so it runs vectorised.
+/// else escaped by serde_json. The check has no early exit, so it can run vectorised.
 fn put_str(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
     let escape = s.bytes().fold(false, |acc, b| {
         acc | (b < 0x20) | (b == b'"') | (b == b'\\')

@@ -517,8 +517,8 @@ impl Tracker {
                 session.into()
             }
         };
-        let account = id.account_id.as_deref().unwrap_or(ev.account()).to_owned();
-        let (inst, fresh) = self.upsert_instance(&instance, &account, now);
+        let account = id.account_id.as_deref().unwrap_or(ev.account());
+        let (inst, fresh) = self.upsert_instance(&instance, account, now);
         let mid_stream = fresh && !inst.issued_seen;
         let needs_role = inst.role_arn.is_none();
         self.mid_stream += u64::from(mid_stream);
