@@ -23,8 +23,16 @@ pub const SECRET_KEYS: &[&str] = &[
     "clientSecret",
 ];
 
-/// Words one of which every key in [`SECRET_KEYS`] contains (lower case).
-pub const ANCHORS: &[&str] = &["token", "secret", "password", "privatekey"];
+/// Endings, one of which every key in [`SECRET_KEYS`] has (lower case, with the key's closing
+/// quote): specific enough that records merely naming secrets (`GetSecretValue`, `secretId`,
+/// `nextToken`) are not scanned string by string.
+pub const ANCHORS: &[&str] = &[
+    "sessiontoken\"",
+    "secretaccesskey\"",
+    "password\"",
+    "privatekey\"",
+    "clientsecret\"",
+];
 
 /// The record text as trailhound keeps and writes it: secrets redacted, and on one line (a
 /// pretty-printed record's line breaks can only be whitespace between tokens, as JSON escapes
@@ -107,7 +115,7 @@ fn string_end(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
-/// False when no [`ANCHORS`] word occurs in `text`, in any case: then it holds no secret key.
+/// False when no [`ANCHORS`] ending occurs in `text`, in any case: then it holds no secret key.
 /// The text is lower-cased into a buffer this thread reuses.
 fn may_hold_secret(text: &[u8]) -> bool {
     static FINDERS: LazyLock<Vec<Finder<'static>>> =
@@ -132,11 +140,19 @@ mod tests {
     #[test]
     fn every_secret_key_holds_an_anchor() {
         for key in SECRET_KEYS {
-            let lower = key.to_ascii_lowercase();
+            // As the key appears in a record: quoted.
+            let quoted = format!("\"{}\"", key.to_ascii_lowercase());
             assert!(
-                ANCHORS.iter().any(|a| lower.contains(a)),
+                ANCHORS.iter().any(|a| quoted.ends_with(a)),
                 "{key} would escape the prefilter"
             );
+        }
+        // Records that only name secrets are not scanned string by string.
+        for text in [
+            r#"{"eventName":"GetSecretValue","requestParameters":{"secretId":"prod/db"}}"#,
+            r#"{"requestParameters":{"nextToken":"abc","maxResults":50}}"#,
+        ] {
+            assert!(!may_hold_secret(text.as_bytes()), "{text}");
         }
     }
 
