@@ -6,7 +6,7 @@
 //! (`sessionToken`, `secretAccessKey`) are never copied here.
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
@@ -236,66 +236,9 @@ pub struct Event {
 /// file instead of one per record), or a copy of its own (NDJSON lines, redacted records).
 #[derive(Clone)]
 pub struct RawText {
-    text: Arc<Doc>,
+    text: Arc<String>,
     start: u32,
     end: u32,
-}
-
-/// The text of a log file, shared by its records' [`RawText`]s. When the last of them is dropped,
-/// the buffer goes back to a small pool for a later file to be read into ([`Doc::buffer`]): fresh
-/// memory for every file costs a page fault per 4 KiB of it.
-pub struct Doc(String);
-
-/// Buffers of dropped documents: at most [`POOL_LEN`] of them and [`POOL_BYTES`] in all.
-static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-
-/// The most buffers the pool keeps.
-const POOL_LEN: usize = 16;
-
-/// The most memory the pool keeps.
-const POOL_BYTES: usize = 64 << 20;
-
-/// Smaller buffers (single records' copies) are not worth pooling.
-const POOL_MIN: usize = 64 << 10;
-
-fn pool() -> MutexGuard<'static, Vec<Vec<u8>>> {
-    POOL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Doc {
-    /// A shared document.
-    pub fn new(text: String) -> Arc<Doc> {
-        Arc::new(Doc(text))
-    }
-
-    /// An empty buffer with room for `capacity` bytes, recycled when the pool has one.
-    pub fn buffer(capacity: usize) -> Vec<u8> {
-        let mut buf = pool().pop().unwrap_or_default();
-        buf.clear();
-        buf.reserve(capacity);
-        buf
-    }
-}
-
-impl std::ops::Deref for Doc {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Drop for Doc {
-    fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.0).into_bytes();
-        if buf.capacity() < POOL_MIN {
-            return;
-        }
-        let mut pool = pool();
-        let held: usize = pool.iter().map(Vec::capacity).sum();
-        if pool.len() < POOL_LEN && held + buf.capacity() <= POOL_BYTES {
-            pool.push(buf);
-        }
-    }
 }
 
 impl RawText {
@@ -303,13 +246,13 @@ impl RawText {
     pub fn new(text: &str) -> RawText {
         RawText {
             end: u32::try_from(text.len()).unwrap_or(0),
-            text: Doc::new(text.to_owned()),
+            text: Arc::new(text.to_owned()),
             start: 0,
         }
     }
 
     /// `span`, which must lie within `doc`, as a span of it (`None` when it does not).
-    pub fn within(doc: &Arc<Doc>, span: &str) -> Option<RawText> {
+    pub fn within(doc: &Arc<String>, span: &str) -> Option<RawText> {
         let start = (span.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
         let end = start + span.len();
         doc.get(start..end)?;

@@ -37,7 +37,7 @@ use stream::{
     strip_bom, trim, Kind, LineRead,
 };
 
-use crate::event::{Doc, Event, RawText};
+use crate::event::{Event, RawText};
 use record::{RawEvent, Shape};
 
 /// The largest single record or line accepted (larger ones are skipped and counted).
@@ -197,7 +197,7 @@ struct Decoder<'s> {
     /// A file-level skip was reported (so the input is not also called empty).
     file_skipped: bool,
     /// The document being streamed, shared, when events carry their text ([`RawText`] spans).
-    doc: Option<Arc<Doc>>,
+    doc: Option<Arc<String>>,
 }
 
 enum Flow {
@@ -287,13 +287,17 @@ impl<'s> Decoder<'s> {
                 self.values_in(trim(strip_bom(doc)), Position::File, true);
                 return self.report_cut();
             }
-            if self.sink.wants_raw() && starts_with_records_key(bytes) {
-                // Records keep their text (for `enrich`) as spans of the document: the line buffer
-                // itself becomes the shared document (no copy), and the next line gets a new one.
-                let owned = std::mem::replace(buf, Doc::buffer(buf.capacity()));
+            // Records keep their text (for `enrich`) as spans of their document: a full enough line
+            // buffer becomes the shared document itself (no copy) and the next line gets a new one;
+            // a mostly empty one is copied instead, so no document holds more than twice its size.
+            if self.sink.wants_raw()
+                && starts_with_records_key(bytes)
+                && buf.len() >= buf.capacity() / 2
+            {
+                let owned = std::mem::replace(buf, Vec::with_capacity(buf.len()));
                 match String::from_utf8(owned) {
                     Ok(text) => {
-                        let doc = Doc::new(text);
+                        let doc = Arc::new(text);
                         let outer = self.doc.replace(doc.clone());
                         let bytes = trim(if line == 1 {
                             strip_bom(doc.as_bytes())
@@ -460,7 +464,7 @@ impl<'s> Decoder<'s> {
             if !self.sink.wants_raw() {
                 return self.stream_text(text, kind, pos);
             }
-            let doc = Doc::new(text.to_owned());
+            let doc = Arc::new(text.to_owned());
             let outer = self.doc.replace(doc.clone());
             let flow = self.stream_text(&doc, kind, pos);
             self.doc = outer;
