@@ -263,6 +263,11 @@ impl RawText {
         })
     }
 
+    /// The memory behind the text (shared with the other records of its document).
+    pub fn held_bytes(&self) -> usize {
+        self.text.capacity()
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         self.text

@@ -492,3 +492,40 @@ fn issue7_records_must_be_objects_not_positional_arrays() {
         [(Position::Line(2), SkipReason::BadRecord)]
     );
 }
+
+/// Keeps record text, as `enrich` does.
+struct WithText(Vec<Box<Event>>);
+
+impl Sink for WithText {
+    fn event(&mut self, event: Box<Event>) {
+        self.0.push(event);
+    }
+    fn skip(&mut self, _: Skip) {}
+    fn wants_raw(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn record_text_holds_no_more_than_twice_its_document() {
+    // A long line first grows the thread's line buffer; the small log files after it must not
+    // each keep a buffer that size while their records wait in the reorder window.
+    let mut input = format!(r#"{{"x":"{}"}}"#, "a".repeat(1 << 20)).into_bytes();
+    for i in 0..20 {
+        let call = CALL.replace("bf68f8c0-590b-4740-ac89-aad0ed5dfe4f", &format!("id-{i}"));
+        input.extend_from_slice(format!("\n{{\"Records\":[{call}]}}").as_bytes());
+    }
+    let mut sink = WithText(Vec::new());
+    decode(&Arc::from("t.json"), &mut &input[..], false, &mut sink);
+    assert_eq!(sink.0.len(), 20);
+    for ev in &sink.0 {
+        let raw = ev.raw.as_ref().expect("record text");
+        assert!(raw.as_str().contains("GetCallerIdentity"));
+        let doc = raw.as_str().len() + r#"{"Records":[]}"#.len();
+        assert!(
+            raw.held_bytes() <= 2 * doc,
+            "{} bytes held",
+            raw.held_bytes()
+        );
+    }
+}
