@@ -494,11 +494,11 @@ fn issue7_records_must_be_objects_not_positional_arrays() {
 }
 
 /// Keeps record text, as `enrich` does.
-struct WithText(Vec<Box<Event>>);
+struct WithText(Vec<Event>);
 
 impl Sink for WithText {
     fn event(&mut self, event: Box<Event>) {
-        self.0.push(event);
+        self.0.push(*event);
     }
     fn skip(&mut self, _: Skip) {}
     fn wants_raw(&self) -> bool {
