@@ -23,15 +23,17 @@ pub const SECRET_KEYS: &[&str] = &[
     "clientSecret",
 ];
 
-/// Endings, one of which every key in [`SECRET_KEYS`] has (lower case, with the key's closing
-/// quote): specific enough that records merely naming secrets (`GetSecretValue`, `secretId`,
-/// `nextToken`) are not scanned string by string.
+/// Endings, one of which every key in [`SECRET_KEYS`] has (lower case; the prefilter also wants
+/// the key's closing quote right after): specific enough that records merely naming secrets
+/// (`GetSecretValue`, `secretId`, `nextToken`, `passwordPolicy`) are not scanned string by string.
+/// The quote is checked apart from the search: it is everywhere in JSON, and a searcher that keyed
+/// on it would stop at every string.
 pub const ANCHORS: &[&str] = &[
-    "sessiontoken\"",
-    "secretaccesskey\"",
-    "password\"",
-    "privatekey\"",
-    "clientsecret\"",
+    "sessiontoken",
+    "secretaccesskey",
+    "password",
+    "privatekey",
+    "clientsecret",
 ];
 
 /// The record text as trailhound keeps and writes it: secrets redacted, and on one line (a
@@ -115,7 +117,8 @@ fn string_end(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
-/// False when no [`ANCHORS`] ending occurs in `text`, in any case: then it holds no secret key.
+/// False when no [`ANCHORS`] ending, followed by a quote, occurs in `text`, in any case: then it
+/// holds no secret key.
 /// The text is lower-cased into a buffer this thread reuses.
 fn may_hold_secret(text: &[u8]) -> bool {
     static FINDERS: LazyLock<Vec<Finder<'static>>> =
@@ -126,7 +129,10 @@ fn may_hold_secret(text: &[u8]) -> bool {
     let mut folded = FOLDED.take();
     folded.clear();
     folded.extend(text.iter().map(u8::to_ascii_lowercase));
-    let found = FINDERS.iter().any(|f| f.find(&folded).is_some());
+    let found = FINDERS.iter().any(|f| {
+        f.find_iter(&folded)
+            .any(|at| folded.get(at + f.needle().len()) == Some(&b'"'))
+    });
     if folded.capacity() <= 1 << 20 {
         FOLDED.set(folded);
     }
@@ -140,10 +146,9 @@ mod tests {
     #[test]
     fn every_secret_key_holds_an_anchor() {
         for key in SECRET_KEYS {
-            // As the key appears in a record: quoted.
-            let quoted = format!("\"{}\"", key.to_ascii_lowercase());
+            let lower = key.to_ascii_lowercase();
             assert!(
-                ANCHORS.iter().any(|a| quoted.ends_with(a)),
+                ANCHORS.iter().any(|a| lower.ends_with(a)),
                 "{key} would escape the prefilter"
             );
         }
@@ -151,6 +156,7 @@ mod tests {
         for text in [
             r#"{"eventName":"GetSecretValue","requestParameters":{"secretId":"prod/db"}}"#,
             r#"{"requestParameters":{"nextToken":"abc","maxResults":50}}"#,
+            r#"{"eventName":"GetAccountPasswordPolicy","requestParameters":{"passwordPolicy":1}}"#,
         ] {
             assert!(!may_hold_secret(text.as_bytes()), "{text}");
         }

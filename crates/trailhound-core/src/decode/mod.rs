@@ -17,6 +17,9 @@
 //! Messages quote the bad value, made safe by [`safe_message`]: never a secret, never long.
 //! Memory: NDJSON is read line by line (a line is capped at [`MAX_RECORD`]); a document (`Records`
 //! or array) is held whole, as CloudTrail files are small (capped at [`MAX_DOCUMENT`]).
+//! For `enrich` (the sink wants record text), each event keeps its record's text, secrets redacted,
+//! as a span of one shared copy of its document: the line buffer itself when it is at least half
+//! full, else an exact copy; a record that redaction changed gets its own copy.
 mod fast;
 mod message;
 mod net;

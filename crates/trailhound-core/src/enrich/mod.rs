@@ -182,7 +182,7 @@ pub struct Enricher {
     catalog: Catalog,
     format: Format,
     index: String,
-    cache: HashMap<IpAddr, Known>,
+    cache: AddressCache,
     unknown_actions: u64,
     /// The enrichment being written (reused).
     scratch: Vec<u8>,
@@ -197,7 +197,7 @@ impl Enricher {
             catalog: Catalog::builtin(),
             format,
             index: index.to_owned(),
-            cache: HashMap::new(),
+            cache: AddressCache::default(),
             unknown_actions: 0,
             scratch: Vec::new(),
             fragments: Vec::new(),
@@ -266,7 +266,7 @@ impl Enricher {
         } else {
             b",\"enrichment\":{\"action\":"
         });
-        serde_json::to_writer(&mut buf, &Action(ev))?;
+        write_action(&mut buf, ev)?;
         buf.push(b',');
         self.action_part(ev, &mut buf)?;
         buf.extend_from_slice(b",\"origin\":");
@@ -411,10 +411,13 @@ fn source_info<'a>(
     ev: &'a Event,
     tracker: &'a Tracker,
     book: &AddressBook,
-    cache: &'a mut HashMap<IpAddr, Known>,
+    cache: &'a mut AddressCache,
 ) -> SourceInfo<'a> {
     source_parts(ev, tracker, book, cache).0
 }
+
+/// Source contexts by address (foldhash: probed once per event).
+type AddressCache = HashMap<IpAddr, Known, foldhash::fast::RandomState>;
 
 /// An address's context, and its fields serialised (without braces) for [`Enricher::write`].
 struct Known {
@@ -439,7 +442,7 @@ fn source_parts<'a>(
     ev: &'a Event,
     tracker: &'a Tracker,
     book: &AddressBook,
-    cache: &'a mut HashMap<IpAddr, Known>,
+    cache: &'a mut AddressCache,
 ) -> (SourceInfo<'a>, Option<&'a Known>) {
     let mut known = None;
     let mut info = SourceInfo {
@@ -481,6 +484,23 @@ fn source_parts<'a>(
     (info, known)
 }
 
+/// Writes [`Action`] as serde would.
+fn write_action(buf: &mut Vec<u8>, ev: &Event) -> io::Result<()> {
+    let service = ev
+        .event_source
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(&ev.event_source);
+    if needs_escape(service) || needs_escape(&ev.event_name) {
+        return serde_json::to_writer(&mut *buf, &Action(ev)).map_err(io::Error::from);
+    }
+    buf.push(b'"');
+    buf.extend_from_slice(service.as_bytes());
+    buf.push(b':');
+    buf.extend_from_slice(ev.event_name.as_bytes());
+    buf.push(b'"');
+    Ok(())
+}
+
 /// Writes [`Origin`] as serde would.
 fn write_origin(buf: &mut Vec<u8>, o: &Origin) -> io::Result<()> {
     buf.extend_from_slice(b"{\"kind\":");
@@ -518,12 +538,9 @@ fn write_agent(buf: &mut Vec<u8>, a: &AgentInfo) -> io::Result<()> {
 }
 
 /// A JSON string: copied as it is when nothing in it needs escaping (the usual case: ARNs, ids),
-/// else escaped by serde_json. The check has no early exit, so it can run vectorised.
+/// else escaped by serde_json.
 fn put_str(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
-    let escape = s.bytes().fold(false, |acc, b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if escape {
+    if needs_escape(s) {
         serde_json::to_writer(&mut *buf, s)?;
     } else {
         buf.reserve(s.len() + 2);
@@ -532,6 +549,14 @@ fn put_str(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
         buf.push(b'"');
     }
     Ok(())
+}
+
+/// True when serde_json would escape something in `s` (control characters, `"` and `\\`). The
+/// check has no early exit, so it can run vectorised.
+fn needs_escape(s: &str) -> bool {
+    s.bytes().fold(false, |acc, b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 #[cfg(test)]
@@ -551,6 +576,7 @@ mod tests {
 {"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/a\"b\\c\u0007é","accountId":"123456789012","accessKeyId":"AKIAEXAMPLEODD00001"},"eventTime":"2024-03-05T12:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"10.1.2.3","userAgent":"Boto3/1.34.0 \"quoted\" Linux/5.7.0-kali1-amd64","requestParameters":null,"responseElements":null,"eventID":"00000000-0000-4000-8000-000000000001","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012","vpcEndpointId":"vpce-0abc","vpcEndpointAccountId":"210987654321"}
 {"eventVersion":"1.08","userIdentity":{"type":"AWSService","invokedBy":"lambda.amazonaws.com"},"eventTime":"2024-03-05T12:00:01Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","sourceIPAddress":"lambda.amazonaws.com","userAgent":"lambda.amazonaws.com","eventID":"00000000-0000-4000-8000-000000000002","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}
 {"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2024-03-05T12:00:02Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"2001:db8::1","userAgent":"","eventID":"00000000-0000-4000-8000-000000000003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}
+{"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2024-03-05T12:00:03Z","eventSource":"odd\\svc.amazonaws.com","eventName":"Odd\"Name","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"x","eventID":"00000000-0000-4000-8000-000000000004","eventType":"AwsApiCall","recipientAccountId":"123456789012"}
 "#;
 
     fn decoded(name: &str, bytes: &[u8]) -> Vec<Event> {
@@ -608,6 +634,7 @@ mod tests {
         let events = corpus();
         assert!(events.len() > 500, "fixtures not found: {}", events.len());
         let (mut escaped, mut service, mut endpoint, mut tools) = (0, 0, 0, 0);
+        let mut odd_action = 0;
         for ev in &events {
             tracker.observe(ev, &book);
             let ua = UserAgent::parse(&ev.user_agent);
@@ -622,10 +649,12 @@ mod tests {
                 .expect("serialise");
             assert_eq!(got, want, "event {}", ev.event_id);
             escaped += usize::from(got.contains("\\\""));
+            odd_action += usize::from(got.starts_with(r#"{"action":"odd\\svc:Odd\"Name""#));
             service += usize::from(got.contains("\"service\":"));
             endpoint += usize::from(got.contains("\"vpc_endpoint\":"));
             tools += usize::from(got.contains("\"attack_tool\":"));
         }
         assert!(escaped > 0 && service > 0 && endpoint > 0 && tools > 0);
+        assert_eq!(odd_action, 1);
     }
 }
