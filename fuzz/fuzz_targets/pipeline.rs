@@ -23,6 +23,7 @@ use trailhound_core::input;
 use trailhound_core::order::Reorder;
 use trailhound_core::ranges::Ranges;
 use trailhound_core::track::Tracker;
+use trailhound_core::useragent::AgentCache;
 
 fn book() -> &'static AddressBook {
     static BOOK: OnceLock<AddressBook> = OnceLock::new();
@@ -39,6 +40,7 @@ struct Stages {
     reorder: Reorder,
     tracker: Tracker,
     detectors: Detectors,
+    agents: AgentCache,
     enriched: Vec<u8>,
     skips: Vec<String>,
 }
@@ -47,13 +49,14 @@ impl Stages {
     fn process(&mut self, ev: Box<Event>) {
         let book = book();
         let obs = self.tracker.observe(&ev, book);
+        let ua = self.agents.parse(&ev.user_agent);
         let mut enricher = enricher().lock().expect("enricher");
         enricher
-            .write(&mut self.enriched, &ev, &self.tracker, book)
+            .write(&mut self.enriched, &ev, &ua, &self.tracker, book)
             .expect("enrich to memory");
         drop(enricher);
         self.detectors
-            .on_event(&ev, obs.as_ref(), &self.tracker, book);
+            .on_event(&ev, &ua, obs.as_ref(), &self.tracker, book);
     }
 }
 
@@ -79,6 +82,7 @@ fn run(data: &[u8]) -> String {
         reorder: Reorder::new(settings.window, settings.dedup_horizon),
         tracker: Tracker::new(&settings),
         detectors: Detectors::new(&settings),
+        agents: AgentCache::default(),
         enriched: Vec::new(),
         skips: Vec::new(),
     };
