@@ -253,13 +253,11 @@ impl RawText {
 
     /// `span`, which must lie within `doc`, as a span of it (`None` when it does not).
     pub fn within(doc: &Arc<String>, span: &str) -> Option<RawText> {
-        let start = (span.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
-        let end = start + span.len();
-        doc.get(start..end)?;
+        let at = span_in(doc, span.as_bytes())?;
         Some(RawText {
             text: doc.clone(),
-            start: u32::try_from(start).ok()?,
-            end: u32::try_from(end).ok()?,
+            start: u32::try_from(at.start).ok()?,
+            end: u32::try_from(at.end).ok()?,
         })
     }
 
@@ -274,6 +272,15 @@ impl RawText {
             .get(self.start as usize..self.end as usize)
             .unwrap_or("")
     }
+}
+
+/// Where `part`, a slice of `doc`'s memory, lies in `doc` (`None` when it lies elsewhere or does not
+/// start and end on character boundaries).
+pub fn span_in(doc: &str, part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    doc.get(start..end)?;
+    Some(start..end)
 }
 
 impl fmt::Debug for RawText {

@@ -40,7 +40,7 @@ use stream::{
     strip_bom, trim, Kind, LineRead,
 };
 
-use crate::event::{Event, RawText};
+use crate::event::{span_in, Event, RawText};
 use record::{RawEvent, Shape};
 
 /// The largest single record or line accepted (larger ones are skipped and counted).
@@ -161,12 +161,6 @@ pub fn decode(input: &Arc<str>, reader: &mut dyn BufRead, gzip: bool, sink: &mut
 pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
     let input: Arc<str> = Arc::from(input);
     decode(&input, &mut &bytes[..], false, sink);
-}
-
-/// `bytes` as text, when they lie within `doc`.
-fn span_of<'d>(doc: &'d str, bytes: &[u8]) -> Option<&'d str> {
-    let start = (bytes.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
-    doc.get(start..start.checked_add(bytes.len())?)
 }
 
 /// Lines that are not CloudTrail held back before the first event (see [`Decoder::hold`]).
@@ -459,7 +453,7 @@ impl<'s> Decoder<'s> {
         // Records keep their text (for `enrich`) as spans of one shared document: the line's own
         // (see `lines`), else a copy.
         if let Some(doc) = self.doc.clone() {
-            if let Some(text) = span_of(&doc, bytes) {
+            if let Some(text) = span_in(&doc, bytes).and_then(|at| doc.get(at)) {
                 return self.stream_text(text, kind, pos);
             }
         }

@@ -323,24 +323,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// `true`/`false`, or the strings `"true"`/`"false"` some pipelines write (a visitor, not an
-/// untagged enum: this runs on every event).
-fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    struct V;
-    impl<'de> de::Visitor<'de> for V {
-        type Value = Option<bool>;
+/// `null` as `None`; anything else is read by `visitor` (through `deserialize_any`).
+fn nullable<'de, D: Deserializer<'de>, V: de::Visitor<'de>>(
+    d: D,
+    visitor: V,
+) -> Result<Option<V::Value>, D::Error> {
+    struct Nullable<V>(V);
+    impl<'de, V: de::Visitor<'de>> de::Visitor<'de> for Nullable<V> {
+        type Value = Option<V::Value>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a boolean or \"true\"/\"false\"")
-        }
-        fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-            Ok(Some(b))
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            match s {
-                _ if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-                _ if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-                _ => Err(E::custom(format!("readOnly {s:?} is not a boolean"))),
-            }
+            self.0.expecting(f)
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -349,10 +341,33 @@ fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error>
             Ok(None)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(V)
+            d.deserialize_any(self.0).map(Some)
         }
     }
-    d.deserialize_option(V)
+    d.deserialize_option(Nullable(visitor))
+}
+
+/// `true`/`false`, or the strings `"true"`/`"false"` some pipelines write (a visitor, not an
+/// untagged enum: this runs on every event).
+fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct V;
+    impl de::Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean or \"true\"/\"false\"")
+        }
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<bool, E> {
+            Ok(b)
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<bool, E> {
+            match s {
+                _ if s.eq_ignore_ascii_case("true") => Ok(true),
+                _ if s.eq_ignore_ascii_case("false") => Ok(false),
+                _ => Err(E::custom(format!("readOnly {s:?} is not a boolean"))),
+            }
+        }
+    }
+    nullable(d, V)
 }
 
 /// `ec2RoleDelivery`: a string, or a number or boolean written where the string belongs
@@ -361,53 +376,44 @@ fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error>
 fn loose_delivery<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Delivery>, D::Error> {
     struct V;
     impl<'de> de::Visitor<'de> for V {
-        type Value = Option<Delivery>;
+        type Value = Delivery;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a string")
         }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            Ok(Some(Delivery::from_cloudtrail(s)))
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Delivery, E> {
+            Ok(Delivery::from_cloudtrail(s))
         }
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            Ok(Some(match n {
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Delivery, E> {
+            Ok(match n {
                 1 => Delivery::ImdsV1,
                 2 => Delivery::ImdsV2,
                 _ => Delivery::Other,
-            }))
+            })
         }
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Delivery, E> {
             self.visit_u64(u64::try_from(n).unwrap_or(0))
         }
-        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-            Ok(Some(if n == 1.0 {
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Delivery, E> {
+            Ok(if n == 1.0 {
                 Delivery::ImdsV1
             } else if n == 2.0 {
                 Delivery::ImdsV2
             } else {
                 Delivery::Other
-            }))
+            })
         }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Some(Delivery::Other))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(V)
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Delivery, E> {
+            Ok(Delivery::Other)
         }
         // The value is not quoted: it may be an object holding secrets, so it is never quoted back.
-        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Delivery, A::Error> {
             Err(de::Error::custom("expected a string, found an array"))
         }
-        fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Delivery, A::Error> {
             Err(de::Error::custom("expected a string, found an object"))
         }
     }
-    d.deserialize_option(V)
+    nullable(d, V)
 }
 
 /// A string, or a number written where a string belongs; an array or object is read as absent
