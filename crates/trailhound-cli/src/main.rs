@@ -11,6 +11,20 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (`mi_option_e` in the bundled v3 `mimalloc.h`; the crate
+/// names no constant for it). A test below holds the index to the option's default.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory for reuse instead of returning it to the OS a second later (mimalloc's
+/// default). `enrich` frees each log file's text (~0.5 MB) once its records leave the reorder
+/// window and allocates the next one: with purging, every file cost fresh pages and their zeroing
+/// by the kernel (14,000 page faults and ~4 % of the run on 1 M events; 270 without). Peak memory
+/// is what bounds us, and it is unchanged: memory kept is reused, not added to.
+fn keep_freed_memory() {
+    // SAFETY: sets a process-wide option; mimalloc allows this at any time, from any thread.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 mod cmd;
 mod drive;
 mod ordered;
@@ -41,6 +55,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
@@ -56,5 +71,28 @@ fn main() -> ExitCode {
             eprintln!("trailhound: error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_delay_option_is_the_one_we_mean() {
+        // 1000 (ms) is `mi_option_purge_delay`'s default (the bundled `src/options.c`); no other
+        // option has it.
+        // SAFETY: reads a process-wide option.
+        let before = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(
+            before, 1000,
+            "option {MI_OPTION_PURGE_DELAY} is not the purge delay"
+        );
+        keep_freed_memory();
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) },
+            -1
+        );
     }
 }

@@ -234,6 +234,10 @@ pub struct Event {
 
 /// A record's text: a span of its log file's text, shared by the file's records (one copy of the
 /// file instead of one per record), or a copy of its own (NDJSON lines, redacted records).
+///
+/// Always a non-empty JSON object (`{` … `}`, checked when it is made), so that writing it
+/// followed by more members ([`RawText::open`]) needs no look at the text: the engine writes
+/// records long after they were decoded, when their bytes are no longer in the cache.
 #[derive(Clone)]
 pub struct RawText {
     text: Arc<String>,
@@ -242,17 +246,22 @@ pub struct RawText {
 }
 
 impl RawText {
-    /// A copy of `text`.
-    pub fn new(text: &str) -> RawText {
-        RawText {
-            end: u32::try_from(text.len()).unwrap_or(0),
+    /// A copy of `text` without surrounding whitespace; `None` unless it is a non-empty JSON
+    /// object.
+    pub fn new(text: &str) -> Option<RawText> {
+        let text = text.trim();
+        is_open_object(text)?;
+        Some(RawText {
+            end: u32::try_from(text.len()).ok()?,
             text: Arc::new(text.to_owned()),
             start: 0,
-        }
+        })
     }
 
-    /// `span`, which must lie within `doc`, as a span of it (`None` when it does not).
+    /// `span`, which must lie within `doc`, as a span of it; `None` when it does not, or is not a
+    /// non-empty JSON object.
     pub fn within(doc: &Arc<String>, span: &str) -> Option<RawText> {
+        is_open_object(span)?;
         let at = span_in(doc, span.as_bytes())?;
         Some(RawText {
             text: doc.clone(),
@@ -272,6 +281,21 @@ impl RawText {
             .get(self.start as usize..self.end as usize)
             .unwrap_or("")
     }
+
+    /// The text without its closing `}`: more members can follow after a comma. Reads lengths
+    /// only, never the text.
+    pub fn open(&self) -> &[u8] {
+        self.text
+            .as_bytes()
+            .get(self.start as usize..(self.end as usize).saturating_sub(1))
+            .unwrap_or(b"{")
+    }
+}
+
+/// `Some` when `text` is `{`, something other than whitespace, and `}`.
+fn is_open_object(text: &str) -> Option<()> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    (!inner.trim_start().is_empty()).then_some(())
 }
 
 /// Where `part`, a slice of `doc`'s memory, lies in `doc` (`None` when it lies elsewhere or does not
@@ -345,6 +369,31 @@ pub fn role_name(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_text_is_always_an_object_that_can_take_more_members() {
+        let copy = RawText::new(" {\"eventName\":\"GetObject\"}\n").expect("an object");
+        assert_eq!(copy.as_str(), r#"{"eventName":"GetObject"}"#);
+        assert_eq!(copy.open(), br#"{"eventName":"GetObject""#);
+        for not in ["{}", "{ \t }", "[1]", "\"x\"", "{\"a\":1", ""] {
+            assert!(RawText::new(not).is_none(), "{not:?}");
+        }
+        let doc = Arc::new(r#"{"Records":[{"a":1},{}]}"#.to_owned());
+        let span = |from: usize, to: usize| doc.get(from..to).expect("in the document");
+        let first = RawText::within(&doc, span(12, 19)).expect("a record");
+        assert_eq!(
+            (first.as_str(), first.open()),
+            (r#"{"a":1}"#, &br#"{"a":1"#[..])
+        );
+        assert!(
+            RawText::within(&doc, span(20, 22)).is_none(),
+            "an empty object"
+        );
+        assert!(
+            RawText::within(&doc, "{\"a\":1}").is_none(),
+            "not in the document"
+        );
+    }
 
     #[test]
     fn instance_ids_are_strict() {

@@ -619,7 +619,7 @@ impl<'s> Decoder<'s> {
                 (Cow::Borrowed(t), Some(doc)) => RawText::within(doc, t),
                 _ => None,
             };
-            event.raw = Some(span.unwrap_or_else(|| RawText::new(&text)));
+            event.raw = span.or_else(|| RawText::new(&text));
         }
         self.sink.event(event);
     }

@@ -251,20 +251,20 @@ impl Enricher {
             serde_json::to_writer(&mut *out, &action)?;
             out.write_all(b"\n")?;
         }
-        // Redacted and on one line already (decode made it with `redact::record_text`).
-        let body = ev.raw.as_ref().map_or("{}", |r| r.as_str()).trim_end();
-        let Some(open) = body.strip_suffix('}') else {
-            return Err(io::Error::other("record text is not a JSON object"));
+        // Redacted and on one line already (decode made it with `redact::record_text`), and
+        // never `{}`, so a comma always follows it.
+        let (open, comma): (&[u8], bool) = match &ev.raw {
+            Some(raw) => (raw.open(), true),
+            None => (b"{", false),
         };
-        out.write_all(open.as_bytes())?;
-        let empty = open.trim_end().ends_with('{');
+        out.write_all(open)?;
         // Built in a buffer first: each write through `dyn Write` is a call that cannot be inlined.
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
-        buf.extend_from_slice(if empty {
-            b"\"enrichment\":{\"action\":"
-        } else {
+        buf.extend_from_slice(if comma {
             b",\"enrichment\":{\"action\":"
+        } else {
+            b"\"enrichment\":{\"action\":"
         });
         write_action(&mut buf, ev)?;
         buf.push(b',');
