@@ -300,7 +300,7 @@ fn is_open_object(text: &str) -> Option<()> {
 
 /// Where `part`, a slice of `doc`'s memory, lies in `doc` (`None` when it lies elsewhere or does not
 /// start and end on character boundaries).
-pub fn span_in(doc: &str, part: &[u8]) -> Option<std::ops::Range<usize>> {
+fn span_in(doc: &str, part: &[u8]) -> Option<std::ops::Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
     let end = start.checked_add(part.len())?;
     doc.get(start..end)?;

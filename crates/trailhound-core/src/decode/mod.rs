@@ -18,8 +18,8 @@
 //! Memory: NDJSON is read line by line (a line is capped at [`MAX_RECORD`]); a document (`Records`
 //! or array) is held whole, as CloudTrail files are small (capped at [`MAX_DOCUMENT`]).
 //! For `enrich` (the sink wants record text), each event keeps its record's text, secrets redacted,
-//! as a span of one shared copy of its document: the line buffer itself when it is at least half
-//! full, else an exact copy; a record that redaction changed gets its own copy.
+//! as a span of one shared, exact-size copy of its document; a record that redaction changed gets
+//! its own copy.
 mod fast;
 mod message;
 mod net;
@@ -40,7 +40,7 @@ use stream::{
     strip_bom, trim, Kind, LineRead,
 };
 
-use crate::event::{span_in, Event, RawText};
+use crate::event::{Event, RawText};
 use record::{RawEvent, Shape};
 
 /// The largest single record or line accepted (larger ones are skipped and counted).
@@ -284,34 +284,6 @@ impl<'s> Decoder<'s> {
                 self.values_in(trim(strip_bom(doc)), Position::File, true);
                 return self.report_cut();
             }
-            // Records keep their text (for `enrich`) as spans of their document: a full enough line
-            // buffer becomes the shared document itself (no copy) and the next line gets a new one;
-            // a mostly empty one is copied instead, so no document holds more than twice its size.
-            if self.sink.wants_raw()
-                && starts_with_records_key(bytes)
-                && buf.len() >= buf.capacity() / 2
-            {
-                let owned = std::mem::replace(buf, Vec::with_capacity(buf.len()));
-                match String::from_utf8(owned) {
-                    Ok(text) => {
-                        let doc = Arc::new(text);
-                        let outer = self.doc.replace(doc.clone());
-                        let bytes = trim(if line == 1 {
-                            strip_bom(doc.as_bytes())
-                        } else {
-                            doc.as_bytes()
-                        });
-                        let flow = self.values_in(bytes, Position::Line(line), first);
-                        self.doc = outer;
-                        if let Flow::StopFile = flow {
-                            return;
-                        }
-                        continue;
-                    }
-                    // Not UTF-8: read as any other line (bad records are skipped one by one).
-                    Err(e) => *buf = e.into_bytes(),
-                }
-            }
             let bytes = trim(if line == 1 { strip_bom(buf) } else { buf });
             if let Flow::StopFile = self.values_in(bytes, Position::Line(line), first) {
                 return;
@@ -450,17 +422,11 @@ impl<'s> Decoder<'s> {
     /// A `Records` document or a JSON array: each record is decoded on its own, so one bad record
     /// costs one record, and a break keeps the records before it.
     fn stream(&mut self, bytes: &[u8], kind: Kind, pos: Position) -> Flow {
-        // Records keep their text (for `enrich`) as spans of one shared document: the line's own
-        // (see `lines`), else a copy.
-        if let Some(doc) = self.doc.clone() {
-            if let Some(text) = span_in(&doc, bytes).and_then(|at| doc.get(at)) {
-                return self.stream_text(text, kind, pos);
-            }
-        }
         if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
             if !self.sink.wants_raw() {
                 return self.stream_text(text, kind, pos);
             }
+            // Records keep their text (for `enrich`) as spans of one shared copy of the document.
             let doc = Arc::new(text.to_owned());
             let outer = self.doc.replace(doc.clone());
             let flow = self.stream_text(&doc, kind, pos);
