@@ -245,11 +245,17 @@ impl Enricher {
         tracker: &Tracker,
         book: &AddressBook,
     ) -> io::Result<()> {
+        // Built in a buffer first: each write through `dyn Write` is a call that cannot be inlined.
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
         if self.format == Format::EsBulk {
-            let action =
-                serde_json::json!({"index": {"_index": self.index, "_id": ev.event_id.as_str()}});
-            serde_json::to_writer(&mut *out, &action)?;
-            out.write_all(b"\n")?;
+            buf.extend_from_slice(b"{\"index\":{\"_id\":");
+            put_str(&mut buf, &ev.event_id)?;
+            buf.extend_from_slice(b",\"_index\":");
+            put_str(&mut buf, &self.index)?;
+            buf.extend_from_slice(b"}}\n");
+            out.write_all(&buf)?;
+            buf.clear();
         }
         // Redacted and on one line already (decode made it with `redact::record_text`), and
         // never `{}`, so a comma always follows it.
@@ -258,9 +264,6 @@ impl Enricher {
             None => (b"{", false),
         };
         out.write_all(open)?;
-        // Built in a buffer first: each write through `dyn Write` is a call that cannot be inlined.
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
         buf.extend_from_slice(if comma {
             b",\"enrichment\":{\"action\":"
         } else {
@@ -656,5 +659,32 @@ mod tests {
         }
         assert!(escaped > 0 && service > 0 && endpoint > 0 && tools > 0);
         assert_eq!(odd_action, 1);
+    }
+
+    #[test]
+    fn es_bulk_action_line_is_the_serde_form() {
+        let settings = Settings::default();
+        let book = AddressBook::new(Ranges::builtin(), &settings.trusted);
+        let tracker = Tracker::new(&settings);
+        let index = "ct-\"odd\"";
+        let mut enricher = Enricher::new(Format::EsBulk, index);
+        let mut ev = corpus().swap_remove(0);
+        ev.event_id = "id-with-\"quote\"".into();
+        let mut out = Vec::new();
+        enricher
+            .write(
+                &mut out,
+                &ev,
+                &UserAgent::parse(&ev.user_agent),
+                &tracker,
+                &book,
+            )
+            .expect("write");
+        let out = String::from_utf8(out).expect("utf-8");
+        let (action, doc) = out.split_once('\n').expect("two lines");
+        let want = serde_json::json!({"index": {"_index": index, "_id": ev.event_id.as_str()}});
+        assert_eq!(action, want.to_string());
+        let doc: serde_json::Value = serde_json::from_str(doc.trim_end()).expect("a JSON document");
+        assert!(doc["enrichment"].is_object());
     }
 }
