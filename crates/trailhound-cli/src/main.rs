@@ -18,8 +18,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Keeps freed memory for reuse instead of returning it to the OS a second later (mimalloc's
 /// default). `enrich` frees each log file's text (~0.5 MB) once its records leave the reorder
 /// window and allocates the next one: with purging, every file cost fresh pages and their zeroing
-/// by the kernel (14,000 page faults and ~4 % of the run on 1 M events; 270 without). Peak memory
-/// is what bounds us, and it is unchanged: memory kept is reused, not added to.
+/// by the kernel (14,000 page faults and ~4 % of the run on 1 M events; 270 without). Peak memory,
+/// which is what bounds us, barely moves: kept memory is reused (docs/performance-choices.md).
 fn keep_freed_memory() {
     // SAFETY: sets a process-wide option; mimalloc allows this at any time, from any thread.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
