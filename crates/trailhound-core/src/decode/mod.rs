@@ -284,7 +284,6 @@ impl<'s> Decoder<'s> {
                 self.values_in(trim(strip_bom(doc)), Position::File, true);
                 return self.report_cut();
             }
-            let bytes = trim(if line == 1 { strip_bom(buf) } else { buf });
             if let Flow::StopFile = self.values_in(bytes, Position::Line(line), first) {
                 return;
             }
