@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use trailhound_core::eval::{self, Gate, Options, Severity, Truth};
+use trailhound_sim::eval::{self, Gate, Options, Severity, Truth};
 
 /// Score findings against a simulation's ground truth.
 #[derive(clap::Args, Debug)]

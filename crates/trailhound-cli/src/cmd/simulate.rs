@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use trailhound_core::simulate::{self, Format as CoreFormat, Settings, TRUTH_DIR};
+use trailhound_sim::simulate::{self, Format as CoreFormat, Settings, TRUTH_DIR};
 
 /// Output form.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

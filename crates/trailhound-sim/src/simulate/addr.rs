@@ -204,13 +204,13 @@ mod tests {
         }
     }
 
-    /// Every drawn address is where the bundled ranges (`crate::ranges`) say it is: instance and NAT
+    /// Every drawn address is where the bundled ranges (`trailhound_core::ranges`) say it is: instance and NAT
     /// addresses are EC2 addresses of their region, outside addresses are in no cloud, other clouds'
     /// addresses are theirs.
     #[test]
     fn drawn_addresses_agree_with_the_bundled_ranges() {
-        use crate::ranges::{Provider, Ranges};
         use std::net::IpAddr;
+        use trailhound_core::ranges::{Provider, Ranges};
         let ranges = Ranges::builtin();
         let mut rng = Rng::new(3);
         for (r, (region, _)) in EC2.iter().enumerate() {
