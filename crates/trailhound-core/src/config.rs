@@ -273,6 +273,8 @@ pub struct Settings {
     pub suppress: Vec<Suppression>,
     /// Allow-listed role-chain paths (`[[chains.allow]]`).
     pub chain_allow: Vec<crate::detect::ChainAllow>,
+    /// Instances whose learned addresses and decisions are logged (`scan --explain`).
+    pub explain: Vec<String>,
 }
 
 impl Default for Settings {
@@ -288,6 +290,7 @@ impl Default for Settings {
             write_only: false,
             suppress: Vec::new(),
             chain_allow: Vec::new(),
+            explain: Vec::new(),
         }
     }
 }
@@ -348,6 +351,7 @@ impl Config {
             write_only: self.detect.write_only,
             suppress: self.suppress.clone(),
             chain_allow,
+            explain: Vec::new(),
         })
     }
 }

@@ -143,6 +143,16 @@ pub enum NetFact {
         allocation: Option<CompactString>,
         /// `publicIp`, when the request names it.
         addr: Option<IpAddr>,
+        /// `associationId` of the response (names the association in `DisassociateAddress`).
+        association: Option<CompactString>,
+    },
+    /// An Elastic IP was taken off its instance (`DisassociateAddress`, by `associationId` or
+    /// `publicIp`).
+    EipDisassociated {
+        /// `associationId`, when the request names it.
+        association: Option<CompactString>,
+        /// `publicIp`, when the request names it.
+        addr: Option<IpAddr>,
     },
     /// An interface was attached to an instance (`AttachNetworkInterface`).
     EniAttached {
@@ -194,6 +204,9 @@ pub enum Detail {
     Issued(Box<Issued>),
     /// EC2 address facts.
     Net(Box<Vec<NetFact>>),
+    /// Someone reached into instances (`ssm:SendCommand`, `ssm:StartSession`,
+    /// `ec2-instance-connect:SendSSHPublicKey`): the instance ids named by the request.
+    Touched(Box<Vec<CompactString>>),
 }
 
 /// One decoded CloudTrail event.
@@ -223,6 +236,10 @@ pub struct Event {
     pub vpc_endpoint_id: Option<CompactString>,
     /// `vpcEndpointAccountId`.
     pub vpc_endpoint_account_id: Option<CompactString>,
+    /// `additionalEventData.AuthenticationMethod` is `QueryString`: an S3 request authenticated by a
+    /// presigned URL. It was signed with the identity's credentials, but whoever holds the URL sent it,
+    /// from their own address.
+    pub presigned: bool,
     /// `userIdentity`.
     pub identity: Identity,
     /// Event-specific facts.

@@ -111,6 +111,10 @@ pub struct Finding {
     pub role_arn: Option<String>,
     /// The credential used.
     pub access_key_id: String,
+    /// Every credential the finding covers, when more than one (an instance's keys across
+    /// refreshes: one finding per instance and address, not per key); `access_key_id` first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_key_ids: Vec<String>,
     /// The instance the credential was issued to, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,

@@ -266,6 +266,7 @@ mod tests {
             error_code: None,
             vpc_endpoint_id: None,
             vpc_endpoint_account_id: None,
+            presigned: false,
             identity: Identity {
                 kind: IdentityType::IamUser,
                 arn: None,

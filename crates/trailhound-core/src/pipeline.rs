@@ -207,7 +207,13 @@ impl Engine {
     }
 
     /// Ends the run: flushes the window and returns the findings in output order, and the summary.
-    pub fn finish(mut self) -> (Vec<Finding>, Summary) {
+    pub fn finish(self) -> (Vec<Finding>, Summary) {
+        let (findings, summary, _) = self.finish_explained();
+        (findings, summary)
+    }
+
+    /// [`Engine::finish`], with what was learned about the instances `Settings::explain` names.
+    pub fn finish_explained(mut self) -> (Vec<Finding>, Summary, Vec<crate::track::Explanation>) {
         let Engine {
             reorder, stages, ..
         } = &mut self;
@@ -225,7 +231,8 @@ impl Engine {
         }
         let order = self.reorder.stats();
         let track = self.stages.tracker.stats();
-        let mut findings = self.stages.detectors.finish();
+        let explanations = self.stages.tracker.explanations();
+        let (mut findings, detected) = self.stages.detectors.finish_counted();
         let before = findings.len();
         findings.retain(|f| !suppressed(f, &self.settings));
         let catalog = crate::catalog::Catalog::builtin();
@@ -241,8 +248,20 @@ impl Engine {
         summary.instances_mid_stream = track.mid_stream;
         summary.instances_expired = track.instance_evictions.expired;
         summary.instances_evicted = track.instance_evictions.capped;
+        for (what, n) in [
+            ("presigned_url_requests", track.presigned_elsewhere),
+            ("elastic_ip_handovers", track.handovers),
+            (
+                "recurring_chain_occurrences",
+                detected.recurring_chain_occurrences,
+            ),
+        ] {
+            if n > 0 {
+                summary.accepted.insert(what, n);
+            }
+        }
         summary.findings(&findings);
-        (findings, summary)
+        (findings, summary, explanations)
     }
 }
 

@@ -37,6 +37,11 @@ pub struct Summary {
     pub findings_by_severity: BTreeMap<&'static str, u64>,
     /// Findings dropped by configured suppressions.
     pub suppressed: u64,
+    /// Ordinary behaviours that look like a theft to a naive detector, accepted without a finding
+    /// (issue 13): `presigned_url_requests` (S3 requests through presigned URLs, sent from the URL
+    /// holder's address), `elastic_ip_handovers` (a new egress after an association change),
+    /// `recurring_chain_occurrences` (role chains that recur as normal operation).
+    pub accepted: BTreeMap<&'static str, u64>,
     /// `enrich`: events written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enriched: Option<u64>,
@@ -127,6 +132,13 @@ impl fmt::Display for Summary {
         }
         if self.suppressed > 0 {
             write!(f, "\n  suppressed by configuration: {}", self.suppressed)?;
+        }
+        if !self.accepted.is_empty() {
+            write!(
+                f,
+                "\naccepted quietly: {} (ordinary behaviours that look like theft to a naive detector)",
+                list(&self.accepted)
+            )?;
         }
         Ok(())
     }

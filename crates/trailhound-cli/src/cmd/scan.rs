@@ -51,14 +51,26 @@ pub struct Args {
     /// Exit 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// Explain a silence: print to stderr what was learned about this instance (`i-…`) and why
+    /// each of its addresses was accepted or not. Repeatable.
+    #[arg(long, value_name = "INSTANCE_ID")]
+    pub explain: Vec<String>,
 }
 
 /// Runs `scan`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (settings, ranges) = drive::prepare(&args.input)?;
+    let (mut settings, ranges) = drive::prepare(&args.input)?;
+    if let Some(bad) = args
+        .explain
+        .iter()
+        .find(|i| !trailhound_core::event::is_instance_id(i))
+    {
+        anyhow::bail!("--explain {bad:?}: expected an instance id such as i-0123456789abcdef0");
+    }
+    settings.explain.clone_from(&args.explain);
     let mut engine = drive::engine(settings, ranges);
     drive::run(&mut engine, &args.input);
-    let (findings, summary) = engine.finish();
+    let (findings, summary, explanations) = engine.finish_explained();
     let written = match &args.output {
         Some(path) => {
             let file = File::create(path)
@@ -70,6 +82,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         other => other.context("cannot write findings")?,
+    }
+    for e in &explanations {
+        eprintln!("{e}");
     }
     eprintln!("{summary}");
     if let Some(path) = &args.input.summary_json {

@@ -40,6 +40,11 @@ pub fn facts(event_name: &str, request: Option<&str>, response: Option<&str>) ->
             eni: str_at(&req, "networkInterfaceId"),
             allocation: str_at(&req, "allocationId"),
             addr: str_at(&req, "publicIp").and_then(|s| s.parse().ok()),
+            association: str_at(&resp, "associationId"),
+        }),
+        "DisassociateAddress" => out.push(NetFact::EipDisassociated {
+            association: str_at(&req, "associationId"),
+            addr: str_at(&req, "publicIp").and_then(|s| s.parse().ok()),
         }),
         "AttachNetworkInterface" => {
             if let (Some(instance), Some(eni)) = (
@@ -93,6 +98,7 @@ pub fn is_net_event(event_name: &str) -> bool {
         event_name,
         "RunInstances"
             | "AssociateAddress"
+            | "DisassociateAddress"
             | "AttachNetworkInterface"
             | "CreateNetworkInterface"
             | "AssignPrivateIpAddresses"
@@ -259,7 +265,8 @@ mod tests {
                 instance: Some("i-0abc1234def567890".into()),
                 eni: None,
                 allocation: Some("eipalloc-1".into()),
-                addr: None
+                addr: None,
+                association: Some("eipassoc-1".into()),
             }]
         );
         let f = facts(

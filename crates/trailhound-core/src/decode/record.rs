@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::net;
-use crate::event::{Delivery, Detail, Event, Identity, IdentityType, Issued};
+use crate::event::{is_instance_id, Delivery, Detail, Event, Identity, IdentityType, Issued};
 use crate::time::EventTime;
 
 /// The top-level fields of one value in the input: an event, an EventBridge envelope, a log
@@ -51,6 +51,10 @@ pub(super) struct RawEvent<'a> {
     request_parameters: Option<&'a RawValue>,
     #[serde(borrow)]
     response_elements: Option<&'a RawValue>,
+    /// Read only for S3 events (`AuthenticationMethod`), and kept raw so that an odd shape in any
+    /// other event costs nothing and fails nothing.
+    #[serde(borrow)]
+    additional_event_data: Option<&'a RawValue>,
     /// A log file's records (the value is a whole log file).
     #[serde(rename = "Records", borrow)]
     pub(super) records: Option<&'a RawValue>,
@@ -89,6 +93,13 @@ struct RawSessionContext<'a> {
     session_issuer: Option<RawIssuer<'a>>,
     #[serde(borrow)]
     source_identity: Option<Text<'a>>,
+}
+
+/// `additionalEventData` of an S3 event: only how the request was authenticated.
+#[derive(Deserialize)]
+struct RawAdditional<'a> {
+    #[serde(rename = "AuthenticationMethod", borrow)]
+    authentication_method: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -200,9 +211,17 @@ impl<'a> RawEvent<'a> {
             } else {
                 Detail::Net(Box::new(facts))
             }
+        } else if let Some(ids) = touched(&event_source, &event_name, self.request_parameters) {
+            Detail::Touched(Box::new(ids))
         } else {
             Detail::None
         };
+        let presigned = &*event_source == "s3.amazonaws.com"
+            && self
+                .additional_event_data
+                .and_then(|r| serde_json::from_str::<RawAdditional>(r.get()).ok())
+                .and_then(|a| a.authentication_method)
+                .is_some_and(|m| &*m == "QueryString");
         Ok(Event {
             time,
             event_id: compact(self.event_id).unwrap_or_default(),
@@ -216,6 +235,7 @@ impl<'a> RawEvent<'a> {
             error_code: compact(self.error_code),
             vpc_endpoint_id: compact(self.vpc_endpoint_id),
             vpc_endpoint_account_id: compact(self.vpc_endpoint_account_id),
+            presigned,
             identity,
             detail,
             raw: None,
@@ -283,6 +303,37 @@ fn issued(
         expiration: creds.expiration.as_deref().and_then(EventTime::parse_loose),
         source_identity,
     })
+}
+
+/// The instances a person reached into: `ssm:SendCommand` (`instanceIds`, or `targets` of key
+/// `InstanceIds`), `ssm:StartSession` (`target`), `ec2-instance-connect:SendSSHPublicKey` and
+/// `SendSerialConsoleSSHPublicKey` (`instanceId`). Every strict instance id in the request counts.
+/// These calls are rare, so the request is parsed into a `Value` and walked.
+fn touched(source: &str, name: &str, request: Option<&RawValue>) -> Option<Vec<CompactString>> {
+    let wanted = match source {
+        "ssm.amazonaws.com" => matches!(name, "SendCommand" | "StartSession"),
+        "ec2-instance-connect.amazonaws.com" => {
+            matches!(name, "SendSSHPublicKey" | "SendSerialConsoleSSHPublicKey")
+        }
+        _ => false,
+    };
+    if !wanted {
+        return None;
+    }
+    fn walk(v: &serde_json::Value, out: &mut Vec<CompactString>) {
+        match v {
+            serde_json::Value::String(s) if is_instance_id(s) => out.push(s.as_str().into()),
+            serde_json::Value::Array(items) => items.iter().for_each(|c| walk(c, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|c| walk(c, out)),
+            _ => {}
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(request?.get()).ok()?;
+    let mut ids = Vec::new();
+    walk(&v, &mut ids);
+    ids.sort();
+    ids.dedup();
+    (!ids.is_empty()).then_some(ids)
 }
 
 fn compact(s: Option<Text<'_>>) -> Option<CompactString> {

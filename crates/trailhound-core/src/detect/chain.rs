@@ -50,6 +50,14 @@ const MAX_PATHS: usize = 200_000;
 const MAX_DRAFTS: usize = 100_000;
 /// Actions of the last sessions listed per finding.
 const MAX_DID: usize = 50;
+/// A path that occurred this often within the logs, spread over [`RECUR_HOURS`] distinct hours, is
+/// recurring operation (CI/CD deploys, scheduled jobs): learned from its repetition, not only
+/// after [`LEARN_DAYS`] earlier days (issue 13).
+pub const RECUR_MIN: u32 = 4;
+/// See [`RECUR_MIN`].
+pub const RECUR_HOURS: usize = 3;
+/// Actions whose occurrences are counted per path (to tell the routine from the new).
+const MAX_ROUTINE: usize = 200;
 
 /// A `[[chains.allow]]` entry: a chain path that is normal operation (reported at low severity).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -120,6 +128,28 @@ struct PathSeen {
     days: Vec<i64>,
     /// When it became normal operation.
     learned_at: Option<EventTime>,
+    /// Occurrences within the logs.
+    count: u32,
+    /// Distinct hours it occurred in (at most `RECUR_HOURS`).
+    hours: Vec<i64>,
+}
+
+impl PathSeen {
+    fn recurring(&self) -> bool {
+        self.count >= RECUR_MIN && self.hours.len() >= RECUR_HOURS
+    }
+}
+
+/// How often the last sessions of a path did one action.
+struct Routine {
+    /// Occurrences (last sessions) that did it.
+    occurrences: u32,
+    /// The last session that did it (so each occurrence counts once).
+    last_key: CompactString,
+    /// A write to identity, audit or key management (`iam`, `organizations`, `sso`,
+    /// `cloudtrail`, `guardduty`, `config`, `kms`): what a stolen chain does that a deploy
+    /// routine does not do by surprise.
+    sensitive: bool,
 }
 
 struct Draft {
@@ -135,6 +165,11 @@ struct Draft {
     parent: Option<(ParentRef, String)>,
     allow_reason: Option<String>,
     learned_at: Option<EventTime>,
+    /// The path's signature (for its recurrence at the end).
+    sig: String,
+    routine: HashMap<String, Routine>,
+    /// Set at the end for a recurring path: the sensitive actions its routine does not do.
+    novel: Vec<String>,
 }
 
 /// The detector.
@@ -143,6 +178,10 @@ pub(super) struct RoleChaining {
     paths: Keyed<String, PathSeen>,
     drafts: HashMap<String, Draft>,
     leaves: Keyed<CompactString, String>,
+    /// The latest event time seen (paths are read at the end as of then).
+    last: EventTime,
+    /// Occurrences of recurring paths not reported (normal operation, nothing new and sensitive).
+    quiet: u64,
 }
 
 impl RoleChaining {
@@ -152,7 +191,14 @@ impl RoleChaining {
             paths: Keyed::new(PATH_TTL, MAX_PATHS),
             drafts: HashMap::new(),
             leaves: Keyed::new(LEAF_TTL, MAX_PATHS),
+            last: EventTime(i64::MIN),
+            quiet: 0,
         }
+    }
+
+    /// Occurrences of recurring role-chain paths that were not reported.
+    pub(super) fn quiet(&self) -> u64 {
+        self.quiet
     }
 
     /// An STS issuance (after the tracker linked it).
@@ -167,6 +213,7 @@ impl RoleChaining {
             return;
         };
         let now = ev.time;
+        self.last = self.last.max(now);
         self.leaves.maintain(now);
         self.paths.maintain(now);
         let lineage = tracker.lineage();
@@ -208,6 +255,11 @@ impl RoleChaining {
         if !seen.days.contains(&today) && seen.days.len() < LEARN_DAYS {
             seen.days.push(today);
         }
+        seen.count = seen.count.saturating_add(1);
+        let hour = now.0.div_euclid(HOUR);
+        if !seen.hours.contains(&hour) && seen.hours.len() < RECUR_HOURS {
+            seen.hours.push(hour);
+        }
         let learned_at = seen.learned_at;
         let class = match (allowed, learned) {
             (Some(_), _) => Class::Allowed,
@@ -239,6 +291,9 @@ impl RoleChaining {
             parent: None,
             allow_reason: allowed.map(|a| a.reason.clone()),
             learned_at,
+            sig: sig.clone(),
+            routine: HashMap::new(),
+            novel: Vec::new(),
         });
         draft.occurrences += 1;
         draft.severity = draft.severity.max(severity);
@@ -316,24 +371,89 @@ impl RoleChaining {
         };
         if let Some(d) = self.drafts.get_mut(dk) {
             d.evidence.add(ev);
+            let action = ev.action();
+            let room = d.routine.len() < MAX_ROUTINE;
+            match d.routine.get_mut(&action) {
+                Some(r) if r.last_key != key => {
+                    r.occurrences += 1;
+                    r.last_key = key.into();
+                }
+                Some(_) => {}
+                None if room => {
+                    let sensitive = ev.read_only == Some(false)
+                        && ev.identity.invoked_by.is_none()
+                        && SENSITIVE_SOURCES.contains(&ev.event_source.as_str());
+                    d.routine.insert(
+                        action.clone(),
+                        Routine {
+                            occurrences: 1,
+                            last_key: key.into(),
+                            sensitive,
+                        },
+                    );
+                }
+                None => {}
+            }
             if d.did.len() < MAX_DID {
-                d.did.insert(ev.action());
+                d.did.insert(action);
             }
         }
     }
 
     /// The findings, each with the reference to its parent finding (resolved by the caller).
-    pub(super) fn finish(self) -> Vec<(Finding, Option<ParentRef>)> {
+    pub(super) fn finish(&mut self) -> Vec<(Finding, Option<ParentRef>)> {
         let mut out = Vec::new();
-        for d in self.drafts.into_values() {
+        for (_, mut d) in std::mem::take(&mut self.drafts) {
             if d.extended >= d.occurrences {
                 continue;
+            }
+            let recurring = d.class != Class::Allowed
+                && d.parent.is_none()
+                && self
+                    .paths
+                    .peek(&d.sig, self.last)
+                    .is_some_and(PathSeen::recurring);
+            if recurring {
+                // Normal operation, learned from its repetition: raised only for what is new and
+                // sensitive (an action done by at most a quarter of the path's occurrences).
+                let rare = (d.occurrences / 4).max(1) as u32;
+                let mut novel: Vec<String> = d
+                    .routine
+                    .iter()
+                    .filter(|(_, r)| r.sensitive && r.occurrences <= rare)
+                    .map(|(a, _)| a.clone())
+                    .collect();
+                if novel.is_empty() {
+                    self.quiet += d.occurrences.saturating_sub(d.extended);
+                    continue;
+                }
+                novel.sort();
+                d.novel = novel;
+                // Learned or not, something new and sensitive is judged by depth again.
+                d.severity = if d.first.depth >= 3 {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
             }
             out.push(d.into_finding());
         }
         out
     }
 }
+
+/// Services whose writes a recurring chain must not start doing by surprise.
+const SENSITIVE_SOURCES: &[&str] = &[
+    "iam.amazonaws.com",
+    "organizations.amazonaws.com",
+    "sso.amazonaws.com",
+    "identitystore.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "config.amazonaws.com",
+    "kms.amazonaws.com",
+    "sts.amazonaws.com",
+];
 
 /// A path: where it began and the roles it went through.
 fn signature(s: &Session, roles: &[&str]) -> String {
@@ -440,7 +560,14 @@ impl Draft {
         if let Some((_, what)) = &self.parent {
             t.push_str(&format!(" Its origin is already suspicious: {what}."));
         }
+        if !self.novel.is_empty() {
+            t.push_str(&format!(
+                " The path recurs as normal operation (at least {RECUR_MIN} times over {RECUR_HOURS} or more hours), but its last sessions did something its routine does not: {}.",
+                self.novel.join(", ")
+            ));
+        }
         match (self.class, &self.allow_reason, self.learned_at) {
+            _ if !self.novel.is_empty() => {}
             (Class::Allowed, Some(r), _) => t.push_str(&format!(
                 " The path is allow-listed ({r}): reported at low severity."
             )),

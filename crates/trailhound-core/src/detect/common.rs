@@ -32,6 +32,7 @@ pub(super) fn blank(kind: &'static str, severity: Severity) -> Finding {
         principal_arn: String::new(),
         role_arn: None,
         access_key_id: String::new(),
+        access_key_ids: Vec::new(),
         instance_id: None,
         credential_delivery: None,
         source_ip: String::new(),

@@ -1,6 +1,7 @@
 //! `InstanceCredentialExfiltration.*` (SPEC §2.1): instance credentials used from an address that
 //! is not the instance's. The tracker decides *whether* an address is expected; this module decides
-//! *what kind* of finding it is, aggregates one finding per (credential, source address), and
+//! *what kind* of finding it is, aggregates one finding per (instance, source address) — a
+//! credential refresh does not raise the same finding again; every key used is listed — and
 //! explains it.
 //!
 //! | type | severity | when |
@@ -8,6 +9,7 @@
 //! | `OutsideAWS` | high | outside AWS's ranges (another cloud is named), or private without a VPC endpoint |
 //! | `InsideAWS` | high | an AWS address that is not the instance's, or a VPC endpoint of an account outside the organisation |
 //! | `AffiliatedAccount` | medium | an address or VPC endpoint of another account of the organisation |
+//! | `CopiedByOperator` | high | the address a person reached into the instance from (SSM, EC2 Instance Connect) minutes before |
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -28,6 +30,8 @@ pub const OUTSIDE_AWS: &str = "InstanceCredentialExfiltration.OutsideAWS";
 pub const INSIDE_AWS: &str = "InstanceCredentialExfiltration.InsideAWS";
 /// See [`OUTSIDE_AWS`].
 pub const AFFILIATED: &str = "InstanceCredentialExfiltration.AffiliatedAccount";
+/// See [`OUTSIDE_AWS`].
+pub const COPIED_BY_OPERATOR: &str = "InstanceCredentialExfiltration.CopiedByOperator";
 
 /// MITRE ATT&CK: Unsecured Credentials: Cloud Instance Metadata API; Valid Accounts: Cloud Accounts.
 const MITRE: [&str; 2] = ["T1552.005", "T1078.004"];
@@ -70,12 +74,19 @@ impl Exfiltration {
                 }
                 let draft = self
                     .open
-                    .entry((obs.key.clone(), obs.ip))
+                    .entry((obs.instance.clone(), obs.ip))
                     .or_insert_with(|| draft(ev, obs, why, None, tracker, book));
                 draft.evidence.add(ev);
+                if !draft
+                    .finding
+                    .access_key_ids
+                    .contains(&obs.key.as_str().into())
+                {
+                    draft.finding.access_key_ids.push(obs.key.to_string());
+                }
             }
             Verdict::Contested(lock) => {
-                let key = (lock.key.clone(), lock.ip);
+                let key = (obs.instance.clone(), lock.ip);
                 if let std::collections::hash_map::Entry::Vacant(slot) = self.open.entry(key) {
                     let obs = Observation {
                         key: lock.key.clone(),
@@ -111,6 +122,10 @@ impl Draft {
             evidence,
             delivery,
         } = self;
+        if finding.access_key_ids.len() < 2 {
+            // One key: `access_key_id` says it all.
+            finding.access_key_ids.clear();
+        }
         finding.first_seen = evidence.first.to_string();
         finding.last_seen = evidence.last.to_string();
         finding.event_count = evidence.count;
@@ -179,13 +194,7 @@ fn draft(
         obs, why, &class, inst, delivery, confidence, contested, &expected,
     );
     let finding = Finding {
-        id: stable_id(&[
-            class.kind,
-            &account,
-            &obs.instance,
-            &obs.key,
-            &obs.ip.to_string(),
-        ]),
+        id: stable_id(&[class.kind, &account, &obs.instance, &obs.ip.to_string()]),
         finding_type: class.kind,
         severity: class.severity,
         confidence,
@@ -198,6 +207,7 @@ fn draft(
         principal_arn: ev.identity.arn.as_deref().unwrap_or("").to_owned(),
         role_arn,
         access_key_id: obs.key.to_string(),
+        access_key_ids: vec![obs.key.to_string()],
         instance_id: Some(obs.instance.to_string()),
         credential_delivery: delivery.map(Delivery::as_str),
         source_ip: obs.ip.to_string(),
@@ -248,7 +258,22 @@ fn classify(
         ..SourceContext::default()
     };
     let mine = inst.map_or("", |i| i.account.as_str());
-    let (kind, short, summary) = if let Why::ForeignEndpoint(owner) = why {
+    let (kind, short, summary) = if let Why::Operator(t) = why {
+        let c = &context.ip;
+        let place = match (c.provider_name, c.region.as_deref()) {
+            (Some(p), Some(r)) => format!("{p} {r}"),
+            (Some(p), None) => p.to_owned(),
+            _ => "in no cloud provider's published ranges".to_owned(),
+        };
+        (
+            COPIED_BY_OPERATOR,
+            format!("from the address {} reached into it from", t.principal),
+            format!(
+                "the address {} ran {} on the instance from, at {} ({})",
+                t.principal, t.action, t.at, place
+            ),
+        )
+    } else if let Why::ForeignEndpoint(owner) = why {
         let vpce = ev.vpc_endpoint_id.as_deref().unwrap_or("?");
         context.org_account = tracker.is_member(owner).then(|| owner.to_string());
         if tracker.is_member(owner) {
@@ -331,6 +356,8 @@ fn explain(
         (Why::EgressKnown, _) => " The instance's own egress address is known from CloudTrail, and this is not it.".to_owned(),
         (Why::PrivateNoEndpoint, _) => " A private source address with no VPC endpoint is not how an instance's calls reach AWS (in anonymised datasets, outside addresses are often rewritten to private ones).".to_owned(),
         (Why::ForeignEndpoint(_), _) => " The call came through a VPC endpoint that does not belong to the instance's account.".to_owned(),
+        (Why::Retired(at), _) => format!(" The instance handed this address over at {at} (an Elastic IP association change) and has been calling from its new address since; this one is still in use after the {} min grace period: two addresses at once, not a handover.", crate::track::HANDOVER_GRACE / crate::time::MINUTE),
+        (Why::Operator(t), _) => format!(" {} ran {} on the instance (event {}) from this address at {}, and the instance's role credentials were then used from the same address, which is not the instance's: someone working on the instance copied its credentials (from the metadata service, the environment or the SDK's cache) to their own machine. A bastion whose role is used by people logged in on it calls from its own address, which this is not.", t.principal, t.action, t.event_id, t.at),
         (Why::Implausible(i), _) => {
             let what = match i {
                 Implausible::OutsideAws => "an address outside AWS cannot be an EC2 instance's own".to_owned(),

@@ -10,13 +10,15 @@ mod chain;
 mod common;
 mod exfil;
 mod followup;
+mod ssrf;
 mod suspects;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod useragent;
 
 pub use chain::{glob, ChainAllow, LEARN_DAYS, ROLE_CHAINING};
-pub use useragent::{ATTACK_TOOL, MIN_CALLS, MIN_SPAN, ROLLOUT, SSRF};
+pub use ssrf::{aws_agent, MIN_CALLS, MIN_SPAN, ROLLOUT, SSRF};
+pub use useragent::ATTACK_TOOL;
 
 use crate::address::AddressBook;
 use crate::catalog::Catalog;
@@ -34,7 +36,7 @@ pub struct Detectors {
     catalog: Catalog,
     suspects: Suspects,
     tools: useragent::AttackTools,
-    ssrf: useragent::Ssrf,
+    ssrf: ssrf::Ssrf,
     chain: chain::RoleChaining,
     follow: followup::FollowUps,
 }
@@ -54,7 +56,7 @@ impl Detectors {
             catalog: Catalog::builtin(),
             suspects: Suspects::new(settings.max_instances.max(1024)),
             tools: useragent::AttackTools::new(),
-            ssrf: useragent::Ssrf::new(),
+            ssrf: ssrf::Ssrf::new(),
             chain: chain::RoleChaining::new(allow),
             follow: followup::FollowUps::default(),
         }
@@ -134,11 +136,18 @@ impl Detectors {
 
     /// The findings (unsorted), with their links to parent findings resolved.
     pub fn finish(self) -> Vec<Finding> {
+        self.finish_counted().0
+    }
+
+    /// [`Detectors::finish`], with what the detectors accepted quietly.
+    pub fn finish_counted(mut self) -> (Vec<Finding>, DetectStats) {
+        let chains = self.chain.finish();
+        let stats = DetectStats {
+            recurring_chain_occurrences: self.chain.quiet(),
+        };
         let mut out = self.exfil.finish();
         let mut refs: Vec<(usize, ParentRef)> = Vec::new();
-        let rest = self
-            .chain
-            .finish()
+        let rest = chains
             .into_iter()
             .chain(self.tools.finish())
             .chain(self.ssrf.finish())
@@ -156,6 +165,13 @@ impl Detectors {
                 out[i].parent_finding_id = id;
             }
         }
-        out
+        (out, stats)
     }
+}
+
+/// What the detectors accepted without a finding (for the summary).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Occurrences of recurring role-chain paths that did nothing new and sensitive.
+    pub recurring_chain_occurrences: u64,
 }

@@ -45,7 +45,8 @@ impl ParentRef {
             ParentRef::Exfil(key) => findings
                 .iter()
                 .filter(|f| {
-                    f.access_key_id == key.as_str()
+                    (f.access_key_id == key.as_str()
+                        || f.access_key_ids.iter().any(|k| k == key.as_str()))
                         && f.finding_type
                             .starts_with("InstanceCredentialExfiltration.")
                 })

@@ -1,6 +1,7 @@
 //! User-agent detector tests (issue 4): `AttackToolUserAgent` and `SsrfUserAgentAnomaly` on
 //! real-shaped records (testkit), explicit times.
 use super::*;
+use crate::detect::ssrf::SSRF;
 use crate::detect::testkit::{call, event, record, role, user, Engine};
 use crate::finding::Finding;
 use crate::useragent::AgentCache;

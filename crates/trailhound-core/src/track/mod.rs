@@ -12,6 +12,9 @@
 //!   a VPC endpoint of the account; the inventory and trusted ranges.
 //! * Everything expires after `ttl` of idle event time (`Keyed`).
 //! * Session lineage (`lineage`): which credential issued which, back to where the chain began.
+mod explain;
+mod instance;
+mod judge;
 mod lineage;
 mod net;
 
@@ -25,210 +28,12 @@ use crate::address::{self, AddressBook, Source};
 use crate::config::Settings;
 use crate::event::{assumed_role_session, is_instance_id, Delivery, Detail, Event, IdentityType};
 use crate::keyed::{Evictions, Keyed};
-use crate::ranges::Provider;
 use crate::time::EventTime;
-use crate::useragent::{ToolKind, UserAgent};
 
+pub use explain::Explanation;
+pub use instance::{subnet64, Family, Handover, How, Instance, Learned, Lock, Owner, Retired};
+pub use judge::{Implausible, Observation, Touch, Verdict, Why, HANDOVER_GRACE, TOUCH_WINDOW};
 pub use lineage::{Hop, Lineage, LineageStats, Origin, OriginKind, Session, Via, MAX_HOPS};
-
-/// How an instance's address became expected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum How {
-    /// `RunInstances` response.
-    Launch,
-    /// `AssociateAddress` of an Elastic IP.
-    ElasticIp,
-    /// A network interface's addresses (`AttachNetworkInterface`, `Assign*`, `CreateNetworkInterface`).
-    Interface,
-    /// The configured inventory.
-    Inventory,
-    /// A private address through a VPC endpoint of the instance's account.
-    VpcEndpoint,
-    /// The account's own Elastic IP (`AllocateAddress`).
-    AccountElasticIp,
-    /// The account's NAT gateway (`CreateNatGateway`, `AssociateNatGatewayAddress`).
-    NatGateway,
-    /// A configured trusted range.
-    Trusted,
-    /// The first plausible address the instance called from (Netflix's lock).
-    FirstUse,
-}
-
-impl How {
-    /// Words for findings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            How::Launch => "RunInstances response",
-            How::ElasticIp => "AssociateAddress (Elastic IP)",
-            How::Interface => "network interface attached/assigned",
-            How::Inventory => "inventory",
-            How::VpcEndpoint => "VPC endpoint of the account",
-            How::AccountElasticIp => "the account's Elastic IP",
-            How::NatGateway => "the account's NAT gateway",
-            How::Trusted => "trusted range",
-            How::FirstUse => "first use (lock)",
-        }
-    }
-
-    /// Learned from CloudTrail facts or configuration about this instance or account (not from use).
-    fn corroborated(self) -> bool {
-        !matches!(self, How::FirstUse | How::VpcEndpoint | How::Trusted)
-    }
-}
-
-/// An expected address and when it became expected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Learned {
-    /// The address.
-    pub ip: IpAddr,
-    /// How.
-    pub how: How,
-    /// When (event time).
-    pub at: EventTime,
-}
-
-/// The first-use lock and the calls made from it (kept so a contested lock can be reported).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lock {
-    /// The locked address.
-    pub ip: IpAddr,
-    /// When it was taken.
-    pub at: EventTime,
-    /// Last call from it.
-    pub last: EventTime,
-    /// Calls from it.
-    pub count: u64,
-    /// The key first used from it.
-    pub key: CompactString,
-    /// Evidence: the first call's event id (the count is exact).
-    pub first_event: Box<str>,
-    /// User agent of the first call (interned).
-    pub user_agent: Arc<str>,
-}
-
-/// What is known about one instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Instance {
-    /// Owning account.
-    pub account: CompactString,
-    /// Region (from the EC2 service's AssumeRole or RunInstances).
-    pub region: Option<CompactString>,
-    /// Role (`arn:aws:iam::…:role/…`), interned: instances share roles.
-    pub role_arn: Option<Arc<str>>,
-    /// Expected addresses (other than the lock).
-    pub addrs: Vec<Learned>,
-    /// First-use lock.
-    pub lock: Option<Lock>,
-    /// Has the instance called from a corroborated public address since its last start? Then it
-    /// needs no first-use lock.
-    pub egress_known: bool,
-    /// The EC2 service's AssumeRole for it was seen (otherwise it was learned mid-stream).
-    pub issued_seen: bool,
-}
-
-impl Instance {
-    fn new(account: &str) -> Self {
-        Instance {
-            account: account.into(),
-            region: None,
-            role_arn: None,
-            addrs: Vec::new(),
-            lock: None,
-            egress_known: false,
-            issued_seen: false,
-        }
-    }
-
-    fn learn(&mut self, ip: IpAddr, how: How, at: EventTime) {
-        if !self.addrs.iter().any(|l| l.ip == ip) {
-            self.addrs.push(Learned { ip, how, at });
-        }
-    }
-
-    /// The expected addresses, lock included, sorted.
-    pub fn expected(&self) -> Vec<Learned> {
-        let mut v = self.addrs.clone();
-        if let Some(l) = &self.lock {
-            v.push(Learned {
-                ip: l.ip,
-                how: How::FirstUse,
-                at: l.at,
-            });
-        }
-        v.sort_by_key(|l| (l.at, l.ip));
-        v
-    }
-}
-
-/// Who an address belongs to, as learned from CloudTrail.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Owner {
-    /// Account.
-    pub account: CompactString,
-    /// What it is.
-    pub how: How,
-    /// Since when.
-    pub at: EventTime,
-}
-
-/// Why a call's address is not expected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Why {
-    /// The instance is locked to another address.
-    NotLock(IpAddr),
-    /// The first use was not plausible for an instance.
-    Implausible(Implausible),
-    /// A private address without a VPC endpoint.
-    PrivateNoEndpoint,
-    /// Through a VPC endpoint of another account.
-    ForeignEndpoint(CompactString),
-    /// The instance already calls from a corroborated public address, so a new one is not a first use.
-    EgressKnown,
-}
-
-/// Why a first use cannot be the instance's own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Implausible {
-    /// Outside AWS's ranges (another cloud or none) and not trusted.
-    OutsideAws,
-    /// An AWS range that is not EC2.
-    NotEc2,
-    /// An EC2 range of another region than the instance's.
-    OtherRegion(CompactString),
-    /// An address CloudTrail shows belonging to another account.
-    OtherAccount(CompactString),
-    /// A user agent no instance workload sends (desktop OS, browser, attack tool).
-    UserAgent(&'static str),
-}
-
-/// The judgement on one call made with instance credentials.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// From an expected address.
-    Expected(How),
-    /// The first plausible use: the address is now the lock.
-    Locked,
-    /// From an address outside the set.
-    Unexpected(Why),
-    /// From a corroborated address known before the lock was taken: the lock was not the instance's
-    /// own; it is released and reported.
-    Contested(Box<Lock>),
-}
-
-/// One call made with instance credentials, as judged.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observation {
-    /// Instance id.
-    pub instance: CompactString,
-    /// The access key used.
-    pub key: CompactString,
-    /// IMDS delivery of the key.
-    pub delivery: Option<Delivery>,
-    /// Source address.
-    pub ip: IpAddr,
-    /// The judgement.
-    pub verdict: Verdict,
-}
 
 /// What a key was issued to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -263,7 +68,15 @@ pub struct TrackStats {
     pub instance_evictions: Evictions,
     /// Instances learned from calls without their AssumeRole.
     pub mid_stream: u64,
+    /// S3 requests through presigned URLs (`AuthenticationMethod` `QueryString`) from an address
+    /// that is not the instance's: whoever held the URL sent them, so they are not judged.
+    pub presigned_elsewhere: u64,
+    /// Elastic IP handovers: a new egress address accepted after an association change.
+    pub handovers: u64,
 }
+
+/// People's touches remembered per instance.
+const MAX_TOUCHES: usize = 8;
 
 /// How long an issued key stays indexed without use.
 const KEY_TTL: i64 = 2 * crate::time::HOUR;
@@ -277,11 +90,20 @@ pub struct Tracker {
     eni_addrs: Keyed<CompactString, Vec<IpAddr>>,
     allocations: Keyed<CompactString, IpAddr>,
     owners: Keyed<IpAddr, Owner>,
+    /// `associationId` → (instance, allocation), to resolve `DisassociateAddress`.
+    associations: Keyed<CompactString, (CompactString, Option<CompactString>)>,
+    /// People reaching into instances (SSM, EC2 Instance Connect), per instance, newest last.
+    touches: Keyed<CompactString, Vec<Touch>>,
     accounts: BTreeSet<CompactString>,
     inventory: HashMap<CompactString, Vec<IpAddr>>,
     mid_stream: u64,
+    presigned_elsewhere: u64,
+    handovers: u64,
     lineage: Lineage,
     strings: Interner,
+    explain: explain::Log,
+    /// The latest event time seen.
+    last: EventTime,
 }
 
 /// Shares repeated strings (role ARNs, user agents) between instances. Bounded: when full it
@@ -327,6 +149,8 @@ impl Tracker {
             eni_addrs: Keyed::new(long, cap),
             allocations: Keyed::new(long, cap),
             owners: Keyed::new(long, cap.saturating_mul(2)),
+            associations: Keyed::new(long, cap),
+            touches: Keyed::new(TOUCH_WINDOW, cap),
             accounts: settings
                 .org_accounts
                 .iter()
@@ -334,8 +158,12 @@ impl Tracker {
                 .collect(),
             inventory,
             mid_stream: 0,
+            presigned_elsewhere: 0,
+            handovers: 0,
             lineage: Lineage::new(cap),
             strings: Interner::default(),
+            explain: explain::Log::new(&settings.explain),
+            last: EventTime(i64::MIN),
         }
     }
 
@@ -343,6 +171,7 @@ impl Tracker {
     /// credentials.
     pub fn observe(&mut self, ev: &Event, book: &AddressBook) -> Option<Observation> {
         let now = ev.time;
+        self.last = self.last.max(now);
         self.maintain(now);
         if !ev.recipient_account.is_empty() && !self.accounts.contains(&ev.recipient_account) {
             self.accounts.insert(ev.recipient_account.clone());
@@ -362,6 +191,7 @@ impl Tracker {
             }
             Detail::Issued(issued) => self.lineage.issued(ev, issued, &self.keys),
             Detail::Net(facts) => self.learn_net(ev, facts),
+            Detail::Touched(ids) => self.touched(ev, ids),
             _ => {}
         }
         self.instance_call(ev, book)
@@ -450,6 +280,8 @@ impl Tracker {
             keys: self.keys.len(),
             instance_evictions: self.instances.evictions(),
             mid_stream: self.mid_stream,
+            presigned_elsewhere: self.presigned_elsewhere,
+            handovers: self.handovers,
         }
     }
 
@@ -460,6 +292,8 @@ impl Tracker {
         self.eni_addrs.maintain(now);
         self.allocations.maintain(now);
         self.owners.maintain(now);
+        self.associations.maintain(now);
+        self.touches.maintain(now);
         self.lineage.maintain(now);
     }
 
@@ -479,6 +313,55 @@ impl Tracker {
             }
         }
         (inst, fresh)
+    }
+
+    /// A person reached into instances (SSM, EC2 Instance Connect) from an address: for a while,
+    /// that address using the instances' credentials means they were copied off (issue 13).
+    fn touched(&mut self, ev: &Event, ids: &[CompactString]) {
+        let Source::Ip(ip) = address::source(&ev.source_ip) else {
+            return;
+        };
+        if ev.identity.invoked_by.is_some() {
+            return;
+        }
+        let now = ev.time;
+        let action = CompactString::from(ev.action());
+        for id in ids {
+            let (list, _) = self.touches.upsert(id.clone(), now, Vec::new);
+            if list.len() >= MAX_TOUCHES {
+                list.remove(0);
+            }
+            list.push(Touch {
+                principal: ev.identity.arn.clone().unwrap_or_default(),
+                ip,
+                at: now,
+                action: action.clone(),
+                event_id: ev.event_id.clone(),
+            });
+            self.note(id, now, || {
+                format!(
+                    "{} by {} from {ip} ({}): that address using this instance's credentials in the next {} h means they were copied off it",
+                    action,
+                    ev.identity.arn.as_deref().unwrap_or("?"),
+                    ev.event_id,
+                    TOUCH_WINDOW / crate::time::HOUR
+                )
+            });
+        }
+    }
+
+    /// Adds a line to an instance's explanation (`scan --explain`); free when nobody asked.
+    pub(super) fn note(&mut self, instance: &str, at: EventTime, line: impl FnOnce() -> String) {
+        if self.explain.wants(instance) {
+            self.explain.note(instance, at, line());
+        }
+    }
+
+    /// What was learned about the instances named by `Settings::explain`, and why each address
+    /// was accepted.
+    pub fn explanations(&self) -> Vec<Explanation> {
+        self.explain
+            .explanations(|id| self.instances.peek(id, self.last).map(|b| &**b))
     }
 
     /// The EC2 service's AssumeRole at launch or refresh: the key is this instance's.
@@ -545,7 +428,18 @@ impl Tracker {
         let Source::Ip(ip) = address::source(&ev.source_ip) else {
             return None;
         };
+        // A presigned URL is sent by whoever holds it, from their own address (issue 13): only a
+        // request from one of the instance's own addresses is the instance's call (and still an
+        // SSRF signal with a raw client). Elsewhere it is counted, never judged, never a lock.
+        if ev.presigned && !self.knows(&instance, ip, now) {
+            self.presigned_elsewhere += 1;
+            return None;
+        }
         let verdict = self.judge(&instance, ip, ev, book);
+        if self.explain.wants(&instance) {
+            self.explain
+                .verdict(&instance, now, ip, &ev.event_id, &verdict);
+        }
         Some(Observation {
             instance,
             key: key.clone(),
@@ -553,132 +447,6 @@ impl Tracker {
             ip,
             verdict,
         })
-    }
-
-    fn judge(&mut self, instance: &str, ip: IpAddr, ev: &Event, book: &AddressBook) -> Verdict {
-        let now = ev.time;
-        let owner = self.owners.peek(&ip, now).cloned();
-        let Some(inst) = self.instances.get(instance, now) else {
-            return Verdict::Expected(How::FirstUse);
-        };
-        let corroborated = inst
-            .addrs
-            .iter()
-            .find(|l| l.ip == ip)
-            .map(|l| (l.how, l.at))
-            .or_else(|| {
-                owner
-                    .as_ref()
-                    .filter(|o| o.account == inst.account && o.how != How::FirstUse)
-                    .map(|o| (o.how, o.at))
-            });
-        if let Some((how, at)) = corroborated {
-            // An account's address in use stays known: NAT gateways and Elastic IPs are announced
-            // once and then used for months, so only idle ones expire.
-            if owner.is_some() {
-                self.owners.touch(&ip, now);
-            }
-            if how.corroborated() && !address::is_private(ip) {
-                inst.egress_known = true;
-                if inst.lock.as_ref().is_some_and(|l| l.ip != ip && at <= l.at) {
-                    if let Some(lock) = inst.lock.take() {
-                        if self
-                            .owners
-                            .peek(&lock.ip, now)
-                            .is_some_and(|o| o.how == How::FirstUse)
-                        {
-                            self.owners.remove(&lock.ip);
-                        }
-                        return Verdict::Contested(Box::new(lock));
-                    }
-                }
-            }
-            return Verdict::Expected(how);
-        }
-        if book.trusted(ip).is_some() {
-            return Verdict::Expected(How::Trusted);
-        }
-        if address::is_private(ip) {
-            return match (&ev.vpc_endpoint_id, &ev.vpc_endpoint_account_id) {
-                (Some(_), Some(a)) if *a != inst.account => {
-                    Verdict::Unexpected(Why::ForeignEndpoint(a.clone()))
-                }
-                (Some(_), _) => {
-                    inst.learn(ip, How::VpcEndpoint, now);
-                    Verdict::Expected(How::VpcEndpoint)
-                }
-                (None, _) => Verdict::Unexpected(Why::PrivateNoEndpoint),
-            };
-        }
-        if let Some(lock) = &mut inst.lock {
-            if lock.ip == ip {
-                lock.count += 1;
-                lock.last = lock.last.max(now);
-                return Verdict::Expected(How::FirstUse);
-            }
-            return Verdict::Unexpected(Why::NotLock(lock.ip));
-        }
-        if let Some(why) = implausible(inst, ip, ev, owner.as_ref(), book) {
-            return Verdict::Unexpected(Why::Implausible(why));
-        }
-        if inst.egress_known {
-            // Its real egress is already known: a new public address is not a first use.
-            return Verdict::Unexpected(Why::EgressKnown);
-        }
-        inst.lock = Some(Lock {
-            ip,
-            at: now,
-            last: now,
-            count: 1,
-            key: ev.identity.access_key_id.clone().unwrap_or_default(),
-            first_event: ev.event_id.as_str().into(),
-            user_agent: self.strings.get(&ev.user_agent),
-        });
-        let account = inst.account.clone();
-        self.owners.upsert(ip, now, || Owner {
-            account,
-            how: How::FirstUse,
-            at: now,
-        });
-        Verdict::Locked
-    }
-}
-
-/// SPEC §2.1 "attacker first": is this first use something an instance could plausibly do?
-fn implausible(
-    inst: &Instance,
-    ip: IpAddr,
-    ev: &Event,
-    owner: Option<&Owner>,
-    book: &AddressBook,
-) -> Option<Implausible> {
-    let ua = UserAgent::parse(&ev.user_agent);
-    // Offensive tools and pentest distributions cannot be an instance's workload; dual-use audit
-    // scanners (Prowler, ScoutSuite) and adversary emulation legitimately run on instances.
-    if let (
-        Some(tool),
-        Some(ToolKind::Offensive | ToolKind::PentestOs | ToolKind::CredentialCheck),
-    ) = (ua.attack_tool, ua.attack_kind)
-    {
-        return Some(Implausible::UserAgent(tool));
-    }
-    if ua.is_desktop() {
-        return Some(Implausible::UserAgent("desktop or browser user agent"));
-    }
-    if let Some(o) = owner.filter(|o| o.account != inst.account) {
-        return Some(Implausible::OtherAccount(o.account.clone()));
-    }
-    let Some(cloud) = book.cloud(ip).filter(|c| c.provider == Provider::Aws) else {
-        return Some(Implausible::OutsideAws);
-    };
-    if !cloud.ec2 {
-        return Some(Implausible::NotEc2);
-    }
-    match (inst.region.as_deref(), cloud.region) {
-        (Some(mine), Some(theirs)) if mine != theirs => {
-            Some(Implausible::OtherRegion(theirs.into()))
-        }
-        _ => None,
     }
 }
 

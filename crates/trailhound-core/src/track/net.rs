@@ -32,12 +32,26 @@ impl Tracker {
                     for ip in addrs.iter().filter(|ip| !address::is_private(**ip)) {
                         self.own(*ip, &account, How::Launch, now);
                     }
+                    self.note(instance, now, || {
+                        let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                        format!(
+                            "RunInstances ({}) gave addresses [{}]{}",
+                            ev.event_id,
+                            list.join(", "),
+                            if addrs.iter().any(|a| !address::is_private(*a)) {
+                                ""
+                            } else {
+                                ": no public address yet (normal for Auto Scaling launches): its first plausible public call will set the lock"
+                            }
+                        )
+                    });
                 }
                 NetFact::EipAssociated {
                     instance,
                     eni,
                     allocation,
                     addr,
+                    association,
                 } => {
                     let ip = addr.or_else(|| {
                         allocation
@@ -48,9 +62,27 @@ impl Tracker {
                         eni.as_ref()
                             .and_then(|e| self.enis.get(e.as_str(), now).cloned())
                     });
+                    if let (Some(assoc), Some(target)) = (association, &target) {
+                        self.associations
+                            .upsert(assoc.clone(), now, || (target.clone(), allocation.clone()));
+                    }
                     match (ip, target) {
                         (Some(ip), Some(target)) => {
-                            self.give(&target, &account, ip, How::ElasticIp, now)
+                            self.retire_lock(&target, now);
+                            self.give(&target, &account, ip, How::ElasticIp, now);
+                            self.note(&target, now, || {
+                                format!("AssociateAddress ({}) gave Elastic IP {ip}", ev.event_id)
+                            });
+                        }
+                        (None, Some(target)) => {
+                            // The allocation predates the logs: the next new address is the new
+                            // egress (a handover), the old one retires.
+                            self.expect_handover(&target, allocation.clone(), now);
+                            self.note(&target, now, || format!(
+                                "AssociateAddress ({}) of {} could not be resolved to an address: the next new address in the instance's own region's EC2 ranges within 30 min is its new egress",
+                                ev.event_id,
+                                allocation.as_deref().unwrap_or("an unknown allocation")
+                            ));
                         }
                         (Some(ip), None) => {
                             if let Some(eni) = eni {
@@ -102,16 +134,43 @@ impl Tracker {
                         self.own(ip, &account, How::NatGateway, now);
                     }
                 }
+                NetFact::EipDisassociated { association, addr } => {
+                    let target = association
+                        .as_ref()
+                        .and_then(|a| self.associations.get(a.as_str(), now).cloned());
+                    if let Some((target, allocation)) = target {
+                        if let Some(inst) = self.instances.get(target.as_str(), now) {
+                            // Its Elastic IP is gone: the address it moves to is a handover.
+                            if let Some(i) = inst.addrs.iter().rposition(|l| {
+                                l.how == How::ElasticIp || addr.is_some_and(|a| a == l.ip)
+                            }) {
+                                let old = inst.addrs.remove(i);
+                                inst.retired = Some(super::Retired {
+                                    ip: old.ip,
+                                    at: now,
+                                });
+                            }
+                        }
+                        self.expect_handover(&target, allocation, now);
+                        self.note(&target, now, || {
+                            format!(
+                                "DisassociateAddress ({}): the next new address is the instance's new egress",
+                                ev.event_id
+                            )
+                        });
+                    }
+                }
                 NetFact::Started { instances } => {
                     for id in instances {
                         if let Some(inst) = self.instances.get(id.as_str(), now) {
-                            // A start may bring a new auto-assigned public address: release the lock
-                            // and forget launch-time public addresses (Elastic IPs stay).
-                            inst.lock = None;
-                            inst.egress_known = false;
-                            inst.addrs
-                                .retain(|l| l.how != How::Launch || address::is_private(l.ip));
+                            // A start may bring a new auto-assigned public address on either family:
+                            // release the locks and forget launch-time public addresses (Elastic IPs
+                            // stay).
+                            inst.restart();
                         }
+                        self.note(id, now, || {
+                            format!("StartInstances ({}): new life, locks released", ev.event_id)
+                        });
                     }
                 }
                 NetFact::Terminated { .. } => {}
@@ -135,8 +194,30 @@ impl Tracker {
         }
     }
 
-    /// Records that `account` owns a public address.
-    fn own(&mut self, ip: IpAddr, account: &str, how: How, now: crate::time::EventTime) {
+    /// An Elastic IP replaces the instance's auto-assigned public IPv4 address: its lock retires.
+    fn retire_lock(&mut self, instance: &str, now: crate::time::EventTime) {
+        let Some(inst) = self.instances.get(instance, now) else {
+            return;
+        };
+        if let Some(lock) = inst.take_lock(super::Family::V4) {
+            inst.retired = Some(super::Retired {
+                ip: lock.ip,
+                at: now,
+            });
+            inst.egress_known[super::Family::V4 as usize] = false;
+            if self
+                .owners
+                .peek(&lock.ip, now)
+                .is_some_and(|o| o.how == How::FirstUse)
+            {
+                self.owners.remove(&lock.ip);
+            }
+        }
+    }
+
+    /// Records that `account` owns a public address (for IPv6 also its /64: AWS gives a subnet a
+    /// /64, so every address in it is an address of the account's instances).
+    pub(super) fn own(&mut self, ip: IpAddr, account: &str, how: How, now: crate::time::EventTime) {
         let (owner, _) = self.owners.upsert(ip, now, || Owner {
             account: CompactString::from(account),
             how,
@@ -149,6 +230,13 @@ impl Tracker {
                 how,
                 at: now,
             };
+        }
+        if let (Some(prefix), How::Launch | How::Interface) = (super::subnet64(ip), how) {
+            self.owners.upsert(prefix, now, || Owner {
+                account: account.into(),
+                how: How::Subnet,
+                at: now,
+            });
         }
     }
 }
