@@ -298,3 +298,235 @@ fn an_account_egress_address_in_use_never_expires() {
         }
     }
 }
+
+/// us-east-1 EC2 IPv6 (2600:1f18::/33 is published for us-east-1 EC2).
+const V6_A: &str = "2600:1f18:4a3b:c200:8f1e:23ab:91c4:7d10";
+/// Another address in the same /64 (another instance of the subnet).
+const V6_SAME_SUBNET: &str = "2600:1f18:4a3b:c200:1d2c:3b4a:5968:7a8b";
+/// us-east-1 EC2 IPv4 addresses.
+const V4_AUTO: &str = "54.158.201.37";
+const V4_EIP: &str = "3.225.16.150";
+
+fn presigned(time: &str, key: &str, ip: &str, ua: &str) -> Event {
+    event(&format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{INSTANCE}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/web/{INSTANCE}","accountId":"{ACCOUNT}","accessKeyId":"{key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:role/web","accountId":"{ACCOUNT}","userName":"web"}},"attributes":{{"creationDate":"2023-07-10T11:55:22Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"{ua}","requestParameters":{{"bucketName":"media-prod","Host":"media-prod.s3.us-east-1.amazonaws.com","key":"invoices/2023/07/inv-1043.pdf","X-Amz-Algorithm":"AWS4-HMAC-SHA256","X-Amz-Credential":"{key}/20230710/us-east-1/s3/aws4_request","X-Amz-Date":"20230710T120000Z","X-Amz-Expires":"900","X-Amz-SignedHeaders":"host"}},"responseElements":null,"additionalEventData":{{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":0,"AuthenticationMethod":"QueryString","x-amz-id-2":"abc=","bytesTransferredOut":48213}},"requestID":"p","eventID":"p-{key}-{time}-{ip}","readOnly":true,"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::media-prod/invoices/2023/07/inv-1043.pdf"}}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"{ACCOUNT}","eventCategory":"Data"}}"#
+    ))
+}
+
+/// A person's call naming the instance (`ssm:StartSession`), from `ip`.
+fn touch(time: &str, ip: &str) -> Event {
+    event(&format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:user/dana","accountId":"{ACCOUNT}","accessKeyId":"AKIADANA","userName":"dana"}},"eventTime":"{time}","eventSource":"ssm.amazonaws.com","eventName":"StartSession","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"aws-cli/2.15.30 Python/3.11.8 Darwin/23.4.0 exe/x86_64 prompt/off command/ssm.start-session","requestParameters":{{"target":"{INSTANCE}"}},"responseElements":{{"sessionId":"dana-0a1b2c3d4e5f60718","tokenValue":"Value hidden due to security reasons.","streamUrl":"wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/dana-0a1b2c3d4e5f60718"}},"requestID":"s","eventID":"s-{time}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management"}}"#
+    ))
+}
+
+/// Issue 13, behaviour 2: each address family has its own lock; announced IPv6 addresses and their
+/// /64 are the account's.
+#[test]
+fn issue_13_ipv4_and_ipv6_are_two_identities_of_one_instance() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Locked)
+    );
+    // The first IPv6 call is not "another address" to the IPv4 lock: it takes the IPv6 lock.
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:30Z", "ASIAKEY1", V6_A, "")),
+        Some(Verdict::Locked)
+    );
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:57:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Expected(How::FirstUse))
+    );
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:57:30Z", "ASIAKEY1", V6_A, "")),
+        Some(Verdict::Expected(How::FirstUse))
+    );
+    // A second IPv4 address is still a second address.
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:58:00Z", "ASIAKEY1", OTHER_EC2, "")),
+        Some(Verdict::Unexpected(Why::NotLock(V4_AUTO.parse().unwrap())))
+    );
+}
+
+#[test]
+fn issue_13_ipv6_announced_at_launch_makes_its_subnet_the_accounts() {
+    let mut r = Run::new();
+    let other = "i-0fedcba9876543210";
+    let resp = format!(
+        r#"{{"instancesSet":{{"items":[{{"instanceId":"{other}","privateIpAddress":"10.0.1.10","networkInterfaceSet":{{"items":[{{"networkInterfaceId":"eni-0a1","privateIpAddress":"10.0.1.10","ipv6AddressesSet":{{"items":[{{"ipv6Address":"{V6_SAME_SUBNET}"}}]}}}}]}}}}]}}}}"#
+    );
+    r.verdict(ec2("2023-07-10T11:50:00Z", "RunInstances", "{}", &resp));
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    // This instance's own IPv6 address was never announced, but it is in the /64 where the
+    // account's instances are given addresses.
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V6_A, "")),
+        Some(Verdict::Expected(How::Subnet))
+    );
+}
+
+/// Issue 13, behaviour 1: a presigned URL is sent by whoever holds it.
+#[test]
+fn issue_13_presigned_downloads_from_elsewhere_are_not_judged_and_never_lock() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+    // Before the instance's own first call: the downloader must not become the lock.
+    assert_eq!(
+        r.verdict(presigned(
+            "2023-07-10T11:55:40Z",
+            "ASIAKEY1",
+            "81.2.69.160",
+            browser
+        )),
+        None
+    );
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Locked)
+    );
+    assert_eq!(
+        r.verdict(presigned(
+            "2023-07-10T11:57:00Z",
+            "ASIAKEY1",
+            "92.40.11.7",
+            browser
+        )),
+        None
+    );
+    // From the instance's own address it is the instance's call (and judged as one).
+    assert_eq!(
+        r.verdict(presigned(
+            "2023-07-10T11:58:00Z",
+            "ASIAKEY1",
+            V4_AUTO,
+            "curl/8.5.0"
+        )),
+        Some(Verdict::Expected(How::FirstUse))
+    );
+    assert_eq!(r.tracker.stats().presigned_elsewhere, 2);
+    // A header-signed call from outside is still judged.
+    assert!(matches!(
+        r.verdict(call("2023-07-10T11:59:00Z", "ASIAKEY1", "92.40.11.7", "")),
+        Some(Verdict::Unexpected(_))
+    ));
+}
+
+fn associate_unresolved(time: &str) -> Event {
+    // As an Auto Scaling instance does it at boot, with its own credentials: the response has only
+    // the association id.
+    event(&format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{INSTANCE}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/web/{INSTANCE}","accountId":"{ACCOUNT}","accessKeyId":"ASIAKEY1","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:role/web","accountId":"{ACCOUNT}","userName":"web"}},"attributes":{{"creationDate":"2023-07-10T11:55:22Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"{time}","eventSource":"ec2.amazonaws.com","eventName":"AssociateAddress","awsRegion":"us-east-1","sourceIPAddress":"{V4_AUTO}","userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.164.amzn2023.x86_64 exe/x86_64.amzn.2023","requestParameters":{{"allocationId":"eipalloc-0pool1","instanceId":"{INSTANCE}","allowReassociation":true}},"responseElements":{{"requestId":"a","_return":true,"associationId":"eipassoc-0abc"}},"requestID":"a","eventID":"assoc-{time}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management"}}"#
+    ))
+}
+
+/// Issue 13, behaviour 4: an unresolved association change is a handover; the old address
+/// retires after a grace period.
+#[test]
+fn issue_13_elastic_ip_handover_replaces_the_egress_and_retires_the_old_address() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Locked)
+    );
+    assert_eq!(
+        r.verdict(associate_unresolved("2023-07-10T11:56:20Z")),
+        Some(Verdict::Expected(How::FirstUse))
+    );
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:40Z", "ASIAKEY1", V4_EIP, "")),
+        Some(Verdict::Expected(How::Handover))
+    );
+    // In flight.
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:57:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Expected(How::Retiring))
+    );
+    assert_eq!(
+        r.verdict(call("2023-07-10T12:10:00Z", "ASIAKEY1", V4_EIP, "")),
+        Some(Verdict::Expected(How::Handover))
+    );
+    // Two addresses at once: the old one is still used 40 minutes later.
+    assert!(matches!(
+        r.verdict(call("2023-07-10T12:36:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Unexpected(Why::Retired(_)))
+    ));
+    assert_eq!(r.tracker.stats().handovers, 1);
+}
+
+#[test]
+fn issue_13_a_handover_never_accepts_an_address_outside_aws() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, ""));
+    r.verdict(associate_unresolved("2023-07-10T11:56:20Z"));
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:40Z", "ASIAKEY1", "81.2.69.160", "")),
+        Some(Verdict::Unexpected(Why::NotLock(V4_AUTO.parse().unwrap())))
+    );
+}
+
+/// Issue 13, the new signal: a person reached into the instance, then its credentials are used
+/// from that person's address — even as the first address seen for a mid-stream key.
+#[test]
+fn issue_13_credentials_used_from_where_a_person_reached_into_the_instance() {
+    let mut r = Run::new();
+    // The person works from an EC2 address of the instance's region (a cloud desktop): plausible
+    // as a first use, so only the touch tells.
+    let desk = "54.160.17.9";
+    assert_eq!(r.verdict(touch("2023-07-10T11:50:00Z", desk)), None);
+    let v = r.verdict(call("2023-07-10T11:53:00Z", "ASIAMIDSTREAM", desk, ""));
+    let Some(Verdict::Unexpected(Why::Operator(t))) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(t.principal, format!("arn:aws:iam::{ACCOUNT}:user/dana"));
+    assert_eq!(t.action, "ssm:StartSession");
+    // The instance's own calls are unaffected.
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:54:00Z", "ASIAMIDSTREAM", V4_AUTO, "")),
+        Some(Verdict::Locked)
+    );
+}
+
+/// A bastion: its own address was its lock before people reached in from elsewhere.
+#[test]
+fn issue_13_a_bastion_used_by_people_logged_in_on_it_is_its_own_address() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Locked)
+    );
+    r.verdict(touch("2023-07-10T12:00:00Z", "81.2.69.160"));
+    assert_eq!(
+        r.verdict(call("2023-07-10T12:02:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Expected(How::FirstUse))
+    );
+}
+
+/// Issue 13, behaviour 5: after a start, the first call may be on either family.
+#[test]
+fn issue_13_stop_start_releases_both_locks() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, ""));
+    r.verdict(call("2023-07-10T11:56:30Z", "ASIAKEY1", V6_A, ""));
+    r.verdict(ec2(
+        "2023-07-10T19:00:00Z",
+        "StartInstances",
+        &format!(r#"{{"instancesSet":{{"items":[{{"instanceId":"{INSTANCE}"}}]}}}}"#),
+        "null",
+    ));
+    r.verdict(assume("2023-07-10T19:00:20Z", "ASIAKEY2"));
+    assert_eq!(
+        r.verdict(call("2023-07-10T19:01:00Z", "ASIAKEY2", V6_SAME_SUBNET, "")),
+        Some(Verdict::Locked)
+    );
+    assert_eq!(
+        r.verdict(call("2023-07-10T19:01:30Z", "ASIAKEY2", OTHER_EC2, "")),
+        Some(Verdict::Locked)
+    );
+}
