@@ -188,3 +188,38 @@ fn ocsf_detection_findings_mirror_the_jsonl_findings() {
         assert_eq!(o["unmapped"]["trailhound"], *f);
     }
 }
+
+/// Issue 13: `--explain` says what was learned about an instance and why each address was accepted.
+#[test]
+fn explain_tells_why_each_address_of_an_instance_was_accepted() {
+    let inputs: Vec<PathBuf> = fixture("elastic_ip_mid_life")
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    let out = trailhound(
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            "--explain",
+            "i-0b18474b305021f35",
+        ],
+        &inputs,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "no finding expected");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "instance i-0b18474b305021f35",
+        "account 123456789012, region us-east-1",
+        "52.5.188.20                              AssociateAddress (Elastic IP)",
+        "54.226.73.151                            retired at 2024-03-05T11:10:09Z",
+        "54.226.73.151: accepted: first plausible use, now the lock of its address family",
+        "52.5.188.20: accepted: AssociateAddress (Elastic IP) (first such call: c33a1a95-67d8-4aab-9ed1-8615fc1de22a)",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    let bad = trailhound(&["scan", "--explain", "web-1"], &inputs);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected an instance id"));
+}

@@ -320,6 +320,9 @@ impl Tracker {
 
     /// The latest touch of `instance` by a person from `ip`, within [`TOUCH_WINDOW`].
     fn touch_from(&self, instance: &str, ip: IpAddr, now: EventTime) -> Option<Touch> {
+        if self.touches.is_empty() {
+            return None;
+        }
         self.touches
             .peek(instance, now)?
             .iter()

@@ -41,7 +41,7 @@ impl Tracker {
                             if addrs.iter().any(|a| !address::is_private(*a)) {
                                 ""
                             } else {
-                                ": no public address yet (normal for Auto Scaling launches): its first plausible public call will set the lock"
+                                ": no public address in the response (usual: an auto-assigned address is not logged at launch), so its first plausible public call sets the lock"
                             }
                         )
                     });
