@@ -206,7 +206,7 @@ impl Tracker {
             // The instance's own address (a lock taken before the person reached in) is not theirs.
             if !inst
                 .lock_of(family)
-                .is_some_and(|l| l.ip == ip && l.at < t.at)
+                .is_some_and(|l| l.ip == ip && l.at <= t.at)
             {
                 return Verdict::Unexpected(Why::Operator(Box::new(t)));
             }

@@ -326,7 +326,14 @@ impl Tracker {
         }
         let now = ev.time;
         let action = CompactString::from(ev.action());
-        for id in ids {
+        // An instance managing itself with its own role is not a person reaching in.
+        let own = ev
+            .identity
+            .arn
+            .as_deref()
+            .and_then(assumed_role_session)
+            .filter(|s| is_instance_id(s));
+        for id in ids.iter().filter(|id| own != Some(id.as_str())) {
             let (list, _) = self.touches.upsert(id.clone(), now, Vec::new);
             if list.len() >= MAX_TOUCHES {
                 list.remove(0);

@@ -530,3 +530,19 @@ fn issue_13_stop_start_releases_both_locks() {
         Some(Verdict::Locked)
     );
 }
+
+/// An instance that runs SSM on itself with its own role, as its first call, is not a person
+/// reaching in: its own address must not become an operator's.
+#[test]
+fn issue_13_an_instance_managing_itself_is_not_an_operator() {
+    let mut r = Run::new();
+    r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
+    let own = event(&format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{INSTANCE}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/web/{INSTANCE}","accountId":"{ACCOUNT}","accessKeyId":"ASIAKEY1","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:role/web","accountId":"{ACCOUNT}","userName":"web"}},"attributes":{{"creationDate":"2023-07-10T11:55:22Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"2023-07-10T11:56:00Z","eventSource":"ssm.amazonaws.com","eventName":"SendCommand","awsRegion":"us-east-1","sourceIPAddress":"{V4_AUTO}","userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79 exe/x86_64.amzn.2023","requestParameters":{{"instanceIds":["{INSTANCE}"],"documentName":"AWS-RunShellScript"}},"responseElements":null,"requestID":"q","eventID":"self-ssm","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management"}}"#
+    ));
+    assert_eq!(r.verdict(own), Some(Verdict::Locked));
+    assert_eq!(
+        r.verdict(call("2023-07-10T11:57:00Z", "ASIAKEY1", V4_AUTO, "")),
+        Some(Verdict::Expected(How::FirstUse))
+    );
+}
