@@ -22,7 +22,7 @@ use crate::finding::{
 };
 use crate::ranges::Provider;
 use crate::remedy::StolenRole;
-use crate::track::{Implausible, Instance, Lock, Observation, Tracker, Verdict, Why};
+use crate::track::{Implausible, Instance, Lock, Observation, Touch, Tracker, Verdict, Why};
 
 /// Finding type names (part of the output contract).
 pub const OUTSIDE_AWS: &str = "InstanceCredentialExfiltration.OutsideAWS";
@@ -44,6 +44,8 @@ struct Draft {
     finding: Finding,
     evidence: Evidence,
     delivery: Option<Delivery>,
+    /// For `CopiedByOperator`: who reached into the instance.
+    operator: Option<Touch>,
 }
 
 /// The detector.
@@ -121,6 +123,7 @@ impl Draft {
             mut finding,
             evidence,
             delivery,
+            operator,
         } = self;
         if finding.access_key_ids.len() < 2 {
             // One key: `access_key_id` says it all.
@@ -136,8 +139,44 @@ impl Draft {
             finding.user_agent = ua.clone();
         }
         finding.remediation = StolenRole::of(&finding, delivery, evidence.last).remediation();
+        if let Some(t) = operator {
+            operator_remediation(&mut finding, &t);
+        }
         finding
     }
+}
+
+/// A person copied the credentials: the leak is the person, not the metadata service.
+fn operator_remediation(f: &mut Finding, t: &Touch) {
+    let who = short_principal(&t.principal);
+    let r = &mut f.remediation;
+    r.summary = format!(
+        "Revoke the role's sessions, then find out why {who} used {}'s credentials from their own machine after {}: suspend their access until it is explained.",
+        f.instance_id.as_deref().unwrap_or("the instance"),
+        t.action
+    );
+    if let Some(step) = r.steps.iter_mut().find(|s| s.starts_with("Find the leak")) {
+        *step = format!(
+            "The credentials left the instance with a person: {} ran {} on it at {} (event {}) from {}, the address the credentials were then used from. Review the session (Session Manager session history and its S3/CloudWatch transcript, or the EC2 Instance Connect key push), ask the person, and treat their own credentials as compromised until explained.",
+            t.principal, t.action, t.at, t.event_id, t.ip
+        );
+    }
+    r.steps.retain(|s| !s.starts_with("Enforce IMDSv2"));
+    r.steps.push(
+        "Limit who can reach into instances with roles worth stealing: scope ssm:StartSession, ssm:SendCommand and ec2-instance-connect:SendSSHPublicKey to named instances and people, and log Session Manager sessions."
+            .to_owned(),
+    );
+    r.commands
+        .retain(|c| !c.contains("metadata-options") && !c.contains("metadata-defaults"));
+    r.commands.push(format!(
+        "aws cloudtrail lookup-events --region {} --lookup-attributes AttributeKey=Username,AttributeValue={who}",
+        if f.region.is_empty() { "<region>" } else { &f.region }
+    ));
+}
+
+/// The last part of an ARN (`arn:aws:iam::1:user/dana` → `dana`).
+fn short_principal(arn: &str) -> &str {
+    arn.rsplit(['/', ':']).next().unwrap_or(arn)
 }
 
 fn lock_evidence(lock: &Lock) -> Evidence {
@@ -232,6 +271,10 @@ fn draft(
         finding,
         evidence: Evidence::default(),
         delivery,
+        operator: match why {
+            Why::Operator(t) => Some((**t).clone()),
+            _ => None,
+        },
     }
 }
 
@@ -267,7 +310,10 @@ fn classify(
         };
         (
             COPIED_BY_OPERATOR,
-            format!("from the address {} reached into it from", t.principal),
+            format!(
+                "from the address {} reached into the instance from",
+                short_principal(&t.principal)
+            ),
             format!(
                 "the address {} ran {} on the instance from, at {} ({})",
                 t.principal, t.action, t.at, place

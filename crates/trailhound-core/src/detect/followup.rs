@@ -5,7 +5,13 @@
 //! | when | severity |
 //! |---|---|
 //! | the credential, or one it descends from, is suspicious (exfiltrated instance credential, the end of an unusual role chain, an attack tool, an SSRF-like call) | the parent finding's (medium or high), linked by `parent_finding_id` |
-//! | any other principal | low: context, not an alert |
+//! | any other principal | low: context, not an alert — except reaching into instances (below) |
+//!
+//! * Reaching into an instance (`ssm:StartSession`, `ssm:SendCommand`,
+//!   `ec2-instance-connect:SendSSHPublicKey`, `SendSerialConsoleSSHPublicKey`) is how people operate
+//!   instances every day: it is a follow-up only from a suspicious session (issue 13: a low finding
+//!   per engineer is noise). What a person then does with an instance's credentials elsewhere is
+//!   `InstanceCredentialExfiltration.CopiedByOperator`.
 //!
 //! * Only writes count (`readOnly` true is skipped first: the cheap test on every event); calls by
 //!   AWS services (`AWSService`, `invokedBy`) never count. Failed calls count as attempts (an
@@ -75,6 +81,9 @@ impl FollowUps {
         let key = id.access_key_id.as_deref().filter(|k| !k.is_empty());
         let lineage = tracker.lineage();
         let parent = key.and_then(|k| suspects.nearest(k, lineage, now, |_| true));
+        if parent.is_none() && reaches_into_instances(&ev.event_source, &ev.event_name) {
+            return;
+        }
         let severity = parent.map_or(Severity::Low, |(_, s)| s.severity.max(Severity::Medium));
         let subject = match parent {
             Some((_, s)) => format!("parent:{}", s.parent.key()),
@@ -140,6 +149,18 @@ fn principal(ev: &Event) -> &str {
         }
     }
     id.arn.as_deref().unwrap_or("unknown")
+}
+
+/// Session Manager, Run Command and EC2 Instance Connect: people's everyday way onto instances.
+fn reaches_into_instances(source: &str, name: &str) -> bool {
+    matches!(
+        (source, name),
+        ("ssm.amazonaws.com", "StartSession" | "SendCommand")
+            | (
+                "ec2-instance-connect.amazonaws.com",
+                "SendSSHPublicKey" | "SendSerialConsoleSSHPublicKey"
+            )
+    )
 }
 
 fn words(f: FollowUp) -> &'static str {
