@@ -8,7 +8,7 @@
 //!   role's profile is established ([`MIN_CALLS`] calls over [`MIN_SPAN`]). A new family seen on
 //!   [`ROLLOUT`] instances of the role is a rollout and is learned. One finding per credential.
 //! * AWS's own agents on the instance (SSM, CloudWatch, ECS, the VPC CNI, the EKS node's
-//!   authenticator and credential provider: `data/useragent-aws-agents.tsv`) are infrastructure,
+//!   IAM authenticator and agents: `data/useragent-aws-agents.tsv`) are infrastructure,
 //!   not a workload: never judged, never learned, even the first time a role's instances run them
 //!   (issue 13). AWS services' and the console's agents likewise.
 //! * VPC endpoint network-activity records (no agent, no `readOnly`) are not client calls and are
