@@ -108,6 +108,12 @@ impl Exfiltration {
                     slot.insert(d);
                 }
             }
+            Verdict::Presigned => {
+                // What a thief took with presigned URLs from an address already flagged.
+                if let Some(d) = self.open.get_mut(&(obs.instance.clone(), obs.ip)) {
+                    d.evidence.add(ev);
+                }
+            }
             Verdict::Expected(_) | Verdict::Locked => {}
         }
     }

@@ -90,6 +90,7 @@ impl Log {
 fn describe(v: &Verdict) -> String {
     match v {
         Verdict::Expected(how) => format!("accepted: {}", how.as_str()),
+        Verdict::Presigned => "not judged: a presigned-URL request, sent by whoever held the URL".into(),
         Verdict::Locked => "accepted: first plausible use, now the lock of its address family".into(),
         Verdict::Contested(lock) => format!(
             "a corroborated address known before the lock on {} was taken: the lock was not the instance (reported)",

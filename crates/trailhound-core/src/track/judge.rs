@@ -91,6 +91,10 @@ pub enum Verdict {
     /// From a corroborated address known before the lock was taken: the lock was not the instance's
     /// own; it is released and reported.
     Contested(Box<Lock>),
+    /// An S3 request through a presigned URL from an address that is not the instance's: sent by
+    /// whoever held the URL, so never a finding by itself and never a lock; it is evidence (the data
+    /// taken) only for a finding already open on that address.
+    Presigned,
 }
 
 /// One call made with instance credentials, as judged.

@@ -437,12 +437,14 @@ impl Tracker {
         };
         // A presigned URL is sent by whoever holds it, from their own address (issue 13): only a
         // request from one of the instance's own addresses is the instance's call (and still an
-        // SSRF signal with a raw client). Elsewhere it is counted, never judged, never a lock.
-        if ev.presigned && !self.knows(&instance, ip, now) {
+        // SSRF signal with a raw client). Elsewhere it is counted, never judged, never a lock: only
+        // evidence for a finding already open on that address.
+        let verdict = if ev.presigned && !self.knows(&instance, ip, now) {
             self.presigned_elsewhere += 1;
-            return None;
-        }
-        let verdict = self.judge(&instance, ip, ev, book);
+            Verdict::Presigned
+        } else {
+            self.judge(&instance, ip, ev, book)
+        };
         if self.explain.wants(&instance) {
             self.explain
                 .verdict(&instance, now, ip, &ev.event_id, &verdict);

@@ -381,7 +381,7 @@ fn issue_13_presigned_downloads_from_elsewhere_are_not_judged_and_never_lock() {
             "81.2.69.160",
             browser
         )),
-        None
+        Some(Verdict::Presigned)
     );
     assert_eq!(
         r.verdict(call("2023-07-10T11:56:00Z", "ASIAKEY1", V4_AUTO, "")),
@@ -394,7 +394,7 @@ fn issue_13_presigned_downloads_from_elsewhere_are_not_judged_and_never_lock() {
             "92.40.11.7",
             browser
         )),
-        None
+        Some(Verdict::Presigned)
     );
     // From the instance's own address it is the instance's call (and judged as one).
     assert_eq!(
