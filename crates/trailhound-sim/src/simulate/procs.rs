@@ -102,7 +102,8 @@ pub(crate) fn proc_call(
     let home = g.region;
     let mut target = home;
     let mut replica = None;
-    if kind == Proc::App && inst.egress_direct(&w.org).is_some() && w.rng.chance(0.03) {
+    let reads_s3 = spec.calls.iter().any(|(_, a)| a.svc == Svc::S3 && a.data);
+    if kind == Proc::App && reads_s3 && inst.egress_direct(&w.org).is_some() && w.rng.chance(0.03) {
         if home != 0 && w.rng.chance(0.3) {
             api = &super::attack_ops::GET_CALLER_IDENTITY;
             target = 0;
