@@ -16,13 +16,17 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::simulate::{parse_iso, Scenario, TruthEvent, EVENTS_FILE, SCENARIOS_FILE, TRUTH_DIR};
+use crate::simulate::{
+    parse_iso, Benign, Scenario, TruthEvent, BENIGN_FILE, EVENTS_FILE, SCENARIOS_FILE, TRUTH_DIR,
+};
 
 mod report;
 #[cfg(test)]
 mod tests;
 
-pub use report::{FalsePositive, Gate, KindRow, Report, ScenarioResult, TypeResult, TypeRow};
+pub use report::{
+    BehaviourRow, FalsePositive, Gate, KindRow, Report, ScenarioResult, TypeResult, TypeRow,
+};
 
 /// Why ground truth or findings could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +120,8 @@ pub struct Truth {
     pub events: Vec<TruthEvent>,
     /// Scenarios.
     pub scenarios: Vec<Scenario>,
+    /// Benign look-alikes (`benign.jsonl`; empty for simulations that predate it).
+    pub benign: Vec<Benign>,
 }
 
 fn read(path: &Path) -> Result<String, EvalError> {
@@ -154,7 +160,86 @@ impl Truth {
             line: 0,
             reason: e.to_string(),
         })?;
-        Ok(Truth { events, scenarios })
+        let benign_path = base.join(BENIGN_FILE);
+        let mut benign = vec![];
+        if benign_path.exists() {
+            let text = read(&benign_path)?;
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let b = serde_json::from_str(line).map_err(|e| EvalError::Truth {
+                    path: benign_path.display().to_string(),
+                    line: n + 1,
+                    reason: e.to_string(),
+                })?;
+                benign.push(b);
+            }
+        }
+        Ok(Truth {
+            events,
+            scenarios,
+            benign,
+        })
+    }
+}
+
+/// Which benign behaviour explains a finding: one of its events is a benign look-alike's; else the
+/// same credential (or instance) used from the same address (and, for agents, with the same client).
+struct Explainer<'a> {
+    by_event: HashMap<&'a str, &'a str>,
+    by_use: HashMap<(&'a str, &'a str), Vec<Use<'a>>>,
+}
+
+/// A benign use of a credential or instance from an address: (behaviour, user agent if it matters).
+type Use<'a> = (&'a str, Option<&'a str>);
+
+impl<'a> Explainer<'a> {
+    fn new(benign: &'a [Benign]) -> Explainer<'a> {
+        let mut by_event = HashMap::new();
+        let mut by_use: HashMap<(&str, &str), Vec<Use<'_>>> = HashMap::new();
+        for b in benign {
+            for id in &b.event_ids {
+                by_event.entry(id.as_str()).or_insert(b.behaviour.as_str());
+            }
+            let ua = b.user_agent.as_deref();
+            if !b.credential.is_empty() {
+                by_use
+                    .entry((b.credential.as_str(), b.source_ip.as_str()))
+                    .or_default()
+                    .push((b.behaviour.as_str(), ua));
+            }
+            if let Some(i) = &b.instance_id {
+                by_use
+                    .entry((i.as_str(), b.source_ip.as_str()))
+                    .or_default()
+                    .push((b.behaviour.as_str(), ua));
+            }
+        }
+        Explainer { by_event, by_use }
+    }
+
+    fn explain(&self, f: &Finding) -> &'a str {
+        if let Some(b) = f
+            .event_ids
+            .iter()
+            .find_map(|id| self.by_event.get(id.as_str()))
+        {
+            return b;
+        }
+        let keys = [Some(f.access_key_id.as_str()), f.instance_id.as_deref()];
+        for k in keys.into_iter().flatten().filter(|k| !k.is_empty()) {
+            if let Some(v) = self.by_use.get(&(k, f.source_ip.as_str())) {
+                if let Some((b, _)) = v
+                    .iter()
+                    .find(|(_, ua)| ua.is_none_or(|u| u == f.user_agent))
+                {
+                    return b;
+                }
+            }
+        }
+        "unexplained"
     }
 }
 
@@ -222,6 +307,7 @@ pub fn evaluate(truth: &Truth, findings: &[Finding], opts: &Options) -> Report {
             pairs[s].push((e.credential.as_str(), e.source_ip.as_str()));
         }
     }
+    let explainer = Explainer::new(&truth.benign);
     let counted: Vec<&Finding> = findings
         .iter()
         .filter(|f| Severity::parse(&f.severity).unwrap_or(Severity::Low) >= opts.min_severity)
@@ -249,7 +335,9 @@ pub fn evaluate(truth: &Truth, findings: &[Finding], opts: &Options) -> Report {
             });
         }
         if matched.is_empty() {
-            false_positives.push(FalsePositive::of(f));
+            let mut fp = FalsePositive::of(f);
+            fp.behaviour = explainer.explain(f).to_string();
+            false_positives.push(fp);
             continue;
         }
         true_positives += 1;

@@ -56,6 +56,21 @@ pub struct FalsePositive {
     pub source_ip: String,
     /// First evidence.
     pub first_seen: String,
+    /// The benign behaviour (`ground-truth/benign.jsonl`) that explains it, or `unexplained`.
+    pub behaviour: String,
+}
+
+/// False positives explained by one benign behaviour.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BehaviourRow {
+    /// Behaviour (`presigned-url`, …, or `unexplained`).
+    pub behaviour: String,
+    /// False positives it explains.
+    pub false_positives: u64,
+    /// Of those, per severity (`low`, `medium`, `high`, `critical`).
+    pub by_severity: BTreeMap<String, u64>,
+    /// Per finding type.
+    pub by_type: BTreeMap<String, u64>,
 }
 
 impl FalsePositive {
@@ -69,6 +84,7 @@ impl FalsePositive {
             access_key_id: f.access_key_id.clone(),
             source_ip: f.source_ip.clone(),
             first_seen: f.first_seen.clone(),
+            behaviour: "unexplained".to_string(),
         }
     }
 }
@@ -118,6 +134,8 @@ pub struct Report {
     pub by_type: Vec<TypeRow>,
     /// Findings matching no scenario.
     pub false_positives: Vec<FalsePositive>,
+    /// False positives grouped by the benign behaviour that explains them.
+    pub false_positives_by_behaviour: Vec<BehaviourRow>,
     /// Findings read.
     pub findings_read: u64,
     /// Findings at or above the severity floor.
@@ -232,6 +250,20 @@ impl Report {
                 median_latency_seconds: median(lat),
             })
             .collect();
+        let mut behaviours: BTreeMap<String, BehaviourRow> = BTreeMap::new();
+        for fp in &false_positives {
+            let row = behaviours
+                .entry(fp.behaviour.clone())
+                .or_insert_with(|| BehaviourRow {
+                    behaviour: fp.behaviour.clone(),
+                    false_positives: 0,
+                    by_severity: BTreeMap::new(),
+                    by_type: BTreeMap::new(),
+                });
+            row.false_positives += 1;
+            *row.by_severity.entry(fp.severity.clone()).or_default() += 1;
+            *row.by_type.entry(fp.finding_type.clone()).or_default() += 1;
+        }
         let by_kind = kinds
             .into_iter()
             .map(|(kind, (n, d, p, m))| KindRow {
@@ -247,6 +279,7 @@ impl Report {
             by_kind,
             by_type,
             false_positives,
+            false_positives_by_behaviour: behaviours.into_values().collect(),
             findings_read: read,
             findings_counted: counted,
             true_positive_findings: true_positives,
@@ -352,11 +385,41 @@ impl Report {
             }
         }
         let _ = writeln!(o, "\nFalse positives: {}", self.false_positives.len());
+        if !self.false_positives_by_behaviour.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<26} {:>6}  {:<28} types",
+                "by benign behaviour", "false+", "severities"
+            );
+            for b in &self.false_positives_by_behaviour {
+                let sev: Vec<String> = b
+                    .by_severity
+                    .iter()
+                    .map(|(s, n)| format!("{s} {n}"))
+                    .collect();
+                let types: Vec<String> =
+                    b.by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+                let _ = writeln!(
+                    o,
+                    "  {:<26} {:>6}  {:<28} {}",
+                    b.behaviour,
+                    b.false_positives,
+                    sev.join(", "),
+                    types.join(", ")
+                );
+            }
+        }
         for f in self.false_positives.iter().take(50) {
             let _ = writeln!(
                 o,
-                "  {} {} {} key {} from {} at {}",
-                f.id, f.finding_type, f.severity, f.access_key_id, f.source_ip, f.first_seen
+                "  {} {} {} key {} from {} at {} [{}]",
+                f.id,
+                f.finding_type,
+                f.severity,
+                f.access_key_id,
+                f.source_ip,
+                f.first_seen,
+                f.behaviour
             );
         }
         let _ = writeln!(

@@ -144,6 +144,7 @@ fn truth() -> Truth {
                 &[OUT, "RoleChaining", "Persistence"],
             ),
         ],
+        benign: vec![],
     }
 }
 
@@ -341,4 +342,95 @@ fn findings_lines_are_read_leniently() {
     let (ok, bad) = parse_findings(text);
     assert_eq!(ok.len(), 1);
     assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![3, 4]);
+}
+
+/// Issue 13: each false positive is explained by the benign behaviour whose events it cites, or whose
+/// credential (or instance) and address (and, for agents, client) it names; the rest are unexplained.
+#[test]
+fn issue_13_false_positives_are_grouped_by_the_benign_behaviour_behind_them() {
+    use crate::simulate::Benign;
+    let mut t = truth();
+    t.benign = vec![
+        Benign {
+            behaviour: "presigned-url".into(),
+            event_ids: vec!["p1".into()],
+            instance_id: Some("i-1".into()),
+            credential: "ASIAP".into(),
+            source_ip: "73.9.9.9".into(),
+            user_agent: None,
+            event_time: "2026-10-05T10:00:00Z".into(),
+        },
+        Benign {
+            behaviour: "aws-agent".into(),
+            event_ids: vec!["a1".into()],
+            instance_id: Some("i-2".into()),
+            credential: "ASIAA".into(),
+            source_ip: "54.152.1.1".into(),
+            user_agent: Some("CWAgent/1.3".into()),
+            event_time: "2026-10-05T10:00:00Z".into(),
+        },
+    ];
+    let mut by_event = finding(
+        "x1",
+        OUT,
+        "high",
+        "ASIAZ",
+        "1.1.1.1",
+        "2026-10-05T10:00:00Z",
+        &["p1"],
+    );
+    by_event.instance_id = Some("i-9".into());
+    let mut by_instance = finding(
+        "x2",
+        "SsrfUserAgentAnomaly",
+        "medium",
+        "ASIAOTHER",
+        "54.152.1.1",
+        "2026-10-05T11:00:00Z",
+        &["later"],
+    );
+    by_instance.instance_id = Some("i-2".into());
+    by_instance.user_agent = "CWAgent/1.3".into();
+    let mut other_client = by_instance.clone();
+    other_client.id = "x3".into();
+    other_client.user_agent = "curl/8.5.0".into();
+    let unrelated = finding(
+        "x4",
+        OUT,
+        "high",
+        "ASIAQ",
+        "8.8.8.8",
+        "2026-10-05T11:00:00Z",
+        &["zz"],
+    );
+    let r = evaluate(
+        &t,
+        &[by_event, by_instance, other_client, unrelated],
+        &Options::default(),
+    );
+    let got: Vec<(&str, &str)> = r
+        .false_positives
+        .iter()
+        .map(|f| (f.id.as_str(), f.behaviour.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("x1", "presigned-url"),
+            ("x2", "aws-agent"),
+            ("x3", "unexplained"),
+            ("x4", "unexplained")
+        ]
+    );
+    let rows: Vec<(&str, u64)> = r
+        .false_positives_by_behaviour
+        .iter()
+        .map(|b| (b.behaviour.as_str(), b.false_positives))
+        .collect();
+    assert_eq!(
+        rows,
+        [("aws-agent", 1), ("presigned-url", 1), ("unexplained", 2)]
+    );
+    assert_eq!(r.false_positives_by_behaviour[2].by_severity["high"], 1);
+    assert!(r.render().contains("by benign behaviour"));
 }

@@ -12,7 +12,7 @@
 //!   GitHub-hosted CI runners in Azure).
 //!
 //! Private VPC addresses come from 10.0.0.0/8 only. Documentation ranges and 198.18.0.0/15 are never used.
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::rng::Rng;
 
@@ -70,6 +70,40 @@ pub(crate) const EC2: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// Per region (same order as `EC2`), the EC2 IPv6 block VPCs' Amazon-provided /56s are drawn from
+/// (`data/ranges-aws.tsv`, service `EC2`; checked against the bundled ranges in the tests below).
+pub(crate) const EC2_V6: &[(&str, &str)] = &[
+    ("us-east-1", "2600:1f18::/33"),
+    ("us-east-2", "2600:1f16::/34"),
+    ("us-west-2", "2600:1f14::/34"),
+    ("eu-west-1", "2a05:d018::/35"),
+    ("eu-central-1", "2a05:d014::/35"),
+    ("ap-southeast-2", "2406:da1c::/35"),
+];
+
+/// A VPC's Amazon-provided IPv6 /56 in region number `region` (its first address, as a number).
+pub(crate) fn vpc_v6(rng: &mut Rng, region: usize) -> u128 {
+    let (_, prefix) = EC2_V6[region % EC2_V6.len()];
+    let (net, len) = prefix.split_once('/').unwrap_or((prefix, "32"));
+    let base = net.parse::<Ipv6Addr>().map(u128::from).unwrap_or(0);
+    let len: u32 = len.parse().unwrap_or(32);
+    // Bits between the block's length and /56 are free.
+    let free = 56 - len;
+    let n = u128::from(rng.below(1u64 << free.min(63)));
+    base | (n << (128 - 56))
+}
+
+/// The `k`th /64 of a VPC's /56 `vpc` (a subnet's IPv6 CIDR).
+pub(crate) fn subnet_v6(vpc: u128, k: usize) -> u128 {
+    vpc | ((k as u128 & 0xff) << 64)
+}
+
+/// An interface address in the /64 `subnet` (AWS picks the interface id; here a random one).
+pub(crate) fn host_v6(rng: &mut Rng, subnet: u128) -> Ipv6Addr {
+    let iid = u128::from(rng.u64() | 1);
+    Ipv6Addr::from(subnet | iid)
+}
 
 /// Blocks outside every cloud range: (label, prefix).
 pub(crate) const OUTSIDE: &[(&str, &str)] = &[
@@ -239,6 +273,30 @@ mod tests {
                 let (ip, ..) = cloud(&mut rng, i);
                 let info = ranges.lookup(IpAddr::V4(ip));
                 assert_eq!(info.map(|x| x.provider), Some(want), "{ip}");
+            }
+        }
+    }
+
+    /// IPv6 addresses of dual-stack VPCs are EC2 addresses of their region in the bundled ranges.
+    #[test]
+    fn ipv6_addresses_are_in_the_regions_ec2_ranges() {
+        use std::net::IpAddr;
+        use trailhound_core::ranges::Ranges;
+        let ranges = Ranges::builtin();
+        let mut rng = Rng::new(8);
+        for (r, (region, _)) in EC2.iter().enumerate() {
+            assert_eq!(EC2_V6[r].0, *region);
+            for _ in 0..400 {
+                let vpc = vpc_v6(&mut rng, r);
+                let k = rng.index(5);
+                let ip = host_v6(&mut rng, subnet_v6(vpc, k));
+                let info = ranges.lookup(IpAddr::V6(ip));
+                assert!(
+                    info.as_ref()
+                        .is_some_and(|i| i.is_ec2() && i.region == Some(*region)),
+                    "{ip} in {region}: {info:?}"
+                );
+                assert_eq!(u128::from(ip) >> 72, vpc >> 72, "{ip} outside its /56");
             }
         }
     }

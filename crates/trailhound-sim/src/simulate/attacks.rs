@@ -30,6 +30,7 @@ pub const KINDS: &[&str] = &[
     "chain-from-leaked-key",
     "attack-tool-privesc",
     "defense-evasion",
+    "operator-copies-credentials",
 ];
 
 pub(crate) const OUTSIDE: &str = "InstanceCredentialExfiltration.OutsideAWS";
@@ -312,6 +313,14 @@ pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Pl
             let client = [&attacker::KALI_CLI, &attacker::PACU_KALI, &attacker::PARROT]
                 [plan.variant as usize % 3];
             super::attack_abuse::tool_privesc(w, out, t, plan, &ip.to_string(), label, client);
+        }
+        "operator-copies-credentials" => {
+            let Some(i) = victim(w, t, |sp, _, _| {
+                sp.mode != Mode::Isolated && sp.app != "jenkins" && sp.app != "bastion"
+            }) else {
+                return;
+            };
+            super::operator::copies(w, out, t, plan, i);
         }
         "defense-evasion" => {
             let Some(i) = victim(w, t, not_isolated) else {

@@ -134,6 +134,8 @@ pub(crate) enum Req {
     DdbTable,
     /// VPC CNI `AssignPrivateIpAddresses` on the node's ENI.
     EniAssign,
+    /// The ECS agent's calls naming its cluster and container instance.
+    SelfEcs,
 }
 
 /// One kind of API call.
@@ -237,6 +239,7 @@ pub(crate) fn render(api: &Api, c: &Ctx<'_>, rng: &mut Rng, p: &mut Parts) {
         Req::SsmUpdate => write!(r, "{{\"instanceId\":\"{inst}\",\"agentVersion\":\"3.3.131.0\",\"agentStatus\":\"Active\",\"platformType\":\"Linux\",\"platformName\":\"Amazon Linux\",\"platformVersion\":\"2\",\"iPAddress\":\"\",\"computerName\":\"\",\"agentName\":\"amazon-ssm-agent\",\"availabilityZone\":\"{region}a\",\"availabilityZoneId\":\"\"}}"),
         Req::SsmAssoc => write!(r, "{{\"instanceId\":\"{inst}\",\"maxResults\":50}}"),
         Req::DdbTable => write!(r, "{{\"tableName\":\"{env}-{app}-sessions\"}}"),
+        Req::SelfEcs => write!(r, "{{\"cluster\":\"{env}-ecs\",\"containerInstance\":\"arn:aws:ecs:{region}:{acct}:container-instance/{env}-ecs/{}\"}}", inst.trim_start_matches("i-")),
         Req::EniAssign => write!(r, "{{\"networkInterfaceId\":\"{}\",\"secondaryPrivateIpAddressCount\":{}}}", c.eni, 1 + rng.below(4)),
     };
 }
@@ -321,7 +324,8 @@ mod tests {
         };
         let mut p = Parts::default();
         for table in [
-            AGENT, WEB, WORKER, BATCH, UTILITY, CI, EKS_NODE, DEVBOX, SERVERLESS, PERSON,
+            AGENT, WEB, WORKER, BATCH, UTILITY, CI, EKS_NODE, DEVBOX, SERVERLESS, PERSON, VPC_CNI,
+            ECR_CRED, CW_AGENT, ECS_AGENT,
         ] {
             for (_, api) in table {
                 render(api, &c, &mut rng, &mut p);

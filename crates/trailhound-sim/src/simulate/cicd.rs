@@ -14,8 +14,34 @@ use super::session::Owned;
 use super::sts::{assume, web_identity};
 use super::world::World;
 
-/// A GitHub Actions pipeline run: OIDC into `github-actions-deployer`, then `ci-deploy` in a member.
-pub(crate) fn github(w: &mut World, out: &mut Out, t: i64, shared: usize, deployer: usize) {
+/// The next run of a pipeline that ran at `t` and runs every `period` seconds in working hours
+/// (weekdays 08–19, New York) and once a night at 02:00; `jitter` seconds of queueing.
+pub(crate) fn next_run(t: i64, period: i64, jitter: i64) -> i64 {
+    let soon = t + period + jitter;
+    if super::people::until_work(soon, 0) == 0 {
+        return soon;
+    }
+    let work = soon + super::people::until_work(soon, 0);
+    // 02:00 New York (UTC-5) is 07:00 UTC.
+    let day = 86_400;
+    let mut night = t - t.rem_euclid(day) + 7 * 3600;
+    while night <= t + 600 {
+        night += day;
+    }
+    work.min(night) + jitter.abs()
+}
+
+/// A GitHub Actions pipeline run: OIDC into `github-actions-deployer`, then `ci-deploy` in member `to`,
+/// always the same steps with the same client (a recurring chain, issue 13).
+pub(crate) fn github(
+    w: &mut World,
+    out: &mut Out,
+    t: i64,
+    shared: usize,
+    deployer: usize,
+    to: usize,
+) {
+    out.capture();
     let (ip, ..) = addr::cloud(&mut w.rng, addr::GITHUB_RUNNERS);
     let ip = ip.to_string();
     let a_id = w.org.accounts[shared].id.clone();
@@ -35,7 +61,27 @@ pub(crate) fn github(w: &mut World, out: &mut Out, t: i64, shared: usize, deploy
         &ip,
         &clients::GHA_CREDS,
     );
-    deploy(w, out, t + 8, &sess, shared, &ip, &clients::GHA_CLI);
+    let key = deploy_to(
+        w,
+        out,
+        t + 8,
+        &sess,
+        None,
+        shared,
+        &ip,
+        &clients::GHA_CLI,
+        Some(to),
+    );
+    let ids = out.take_capture();
+    out.benign(
+        "recurring-chain",
+        ids,
+        None,
+        &key,
+        &ip,
+        Some(clients::GHA_CLI.ua),
+        t,
+    );
 }
 
 /// Jenkins assuming a member's `ci-deploy` role with its own instance credentials, from its own address.
@@ -69,18 +115,6 @@ pub(crate) fn jenkins(w: &mut World, out: &mut Out, t: i64, shared: usize) {
     );
 }
 
-fn deploy(
-    w: &mut World,
-    out: &mut Out,
-    t: i64,
-    caller: &Owned,
-    from: usize,
-    ip: &str,
-    client: &'static Client,
-) {
-    deploy_as(w, out, t, caller, None, from, ip, client);
-}
-
 #[allow(clippy::too_many_arguments)]
 fn deploy_as(
     w: &mut World,
@@ -92,15 +126,33 @@ fn deploy_as(
     ip: &str,
     client: &'static Client,
 ) {
+    deploy_to(w, out, t, caller, delivery, from, ip, client, None);
+}
+
+/// Assumes `ci-deploy` in member `to` (a random member when `None`) and deploys; returns the deploy
+/// session's key. A pipeline (`to` given) always makes the same calls; Jenkins' jobs vary.
+#[allow(clippy::too_many_arguments)]
+fn deploy_to(
+    w: &mut World,
+    out: &mut Out,
+    t: i64,
+    caller: &Owned,
+    delivery: Option<&'static str>,
+    from: usize,
+    ip: &str,
+    client: &'static Client,
+    to: Option<usize>,
+) -> String {
     let members: Vec<usize> = (0..w.org.accounts.len())
         .filter(|a| !matches!(w.org.accounts[*a].kind, Kind::Management | Kind::Shared))
         .collect();
     if members.is_empty() {
-        return;
+        return String::new();
     }
-    let to = members[w.rng.index(members.len())];
+    let fixed = to.is_some();
+    let to = to.unwrap_or_else(|| members[w.rng.index(members.len())]);
     let Some(role) = w.org.role(to, "ci-deploy") else {
-        return;
+        return String::new();
     };
     let run = w.rng.range(1_000_000, 9_999_999);
     let target = Owned::new(&w.org, &mut w.rng, role, &format!("deploy-{run}"), t);
@@ -119,18 +171,38 @@ fn deploy_as(
         None,
     );
     let region = w.org.accounts[to].regions[0];
-    let n = w.rng.range(3, 10);
-    calls_with(
-        w,
-        out,
-        t + 3,
-        &target.view(),
-        to,
-        region,
-        ip,
-        client,
-        profiles::CI,
-        n,
-        "deploy",
-    );
+    if fixed {
+        // The same steps every run: one of each call of the CI profile, in order.
+        for k in 0..profiles::CI.len() {
+            calls_with(
+                w,
+                out,
+                t + 3 + k as i64 * 4,
+                &target.view(),
+                to,
+                region,
+                ip,
+                client,
+                std::slice::from_ref(&profiles::CI[k]),
+                1,
+                "deploy",
+            );
+        }
+    } else {
+        let n = w.rng.range(3, 10);
+        calls_with(
+            w,
+            out,
+            t + 3,
+            &target.view(),
+            to,
+            region,
+            ip,
+            client,
+            profiles::CI,
+            n,
+            "deploy",
+        );
+    }
+    target.key.clone()
 }

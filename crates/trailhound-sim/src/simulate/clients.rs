@@ -50,6 +50,17 @@ pub(crate) static CLI_INSTANCE: Client = tls13("aws-cli/2.15.30 Python/3.11.8 Li
 pub(crate) static JAVA1: Client = tls12("aws-sdk-java/1.12.669 Linux/5.15.0-1055-aws OpenJDK_64-Bit_Server_VM/11.0.22+7-post-Ubuntu-0ubuntu222.04.1 java/11.0.22 vendor/Ubuntu cfg/retry-mode/legacy");
 /// EKS node components (kubelet credential provider, VPC CNI).
 pub(crate) static GO1_NODE: Client = tls12("aws-sdk-go/1.50.30 (go1.21.8; linux; amd64)");
+/// The CloudWatch agent (aws/amazon-cloudwatch-agent: `CWAgent/<version> (<go>; <os>; <arch>)`).
+pub(crate) static CW_AGENT: Client = tls12("CWAgent/1.300034.0 (go1.21.8; linux; amd64) inputs:(cpu disk mem) outputs:(cloudwatch cloudwatchlogs)");
+/// The ECS container agent (the form real records show: `Amazon ECS Agent - v<version> (<commit>)`).
+pub(crate) static ECS_AGENT: Client =
+    tls12("Amazon ECS Agent - v1.82.1 (2d8a7a05) (+http://aws.amazon.com/ecs/)");
+/// The VPC CNI's ipamd (its SDK client names the plugin).
+pub(crate) static VPC_CNI: Client =
+    tls12("aws-sdk-go/1.50.30 (go1.21.8; linux; amd64) amazon-vpc-cni-k8s/version/v1.18.1");
+/// kubelet's ECR credential provider.
+pub(crate) static ECR_CRED: Client =
+    tls12("aws-sdk-go/1.50.30 (go1.21.8; linux; amd64) ecr-credential-provider/v1.29.0");
 /// A Lambda function in Python.
 pub(crate) static LAMBDA_PY: Client = tls13("Boto3/1.34.42 md/Botocore#1.34.42 ua/2.0 os/linux#5.10.213-225.857.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.42");
 /// An ECS Fargate task in Node.js.
@@ -149,6 +160,10 @@ mod tests {
             &BROWSER,
             &CONSOLE_EC2,
             &ONPREM_BACKUP,
+            &CW_AGENT,
+            &ECS_AGENT,
+            &VPC_CNI,
+            &ECR_CRED,
             &attacker::CURL,
             &attacker::KALI_CLI,
             &attacker::PACU_KALI,

@@ -160,6 +160,7 @@ pub(crate) fn run_instances(
     t: i64,
     insts: &[usize],
     by: By,
+    show_v6: bool,
 ) -> String {
     let g = &w.org.groups[w.insts[insts[0]].group];
     let (acct, region, spec) = (g.acct, g.region, &SPECS[g.spec]);
@@ -198,12 +199,16 @@ pub(crate) fn run_instances(
         let m = mac.as_str();
         let attach = w.rng.hex::<16>();
         let dns = format!("ip-{}.{dns_suffix}", inst.private_ip.replace('.', "-"));
+        let v6_set = match (&inst.ipv6, show_v6) {
+            (Some(v6), true) => format!("{{\"items\":[{{\"ipv6Address\":\"{v6}\"}}]}}"),
+            _ => "{}".to_string(),
+        };
         if k > 0 {
             resp.push(',');
         }
         let _ = write!(
             resp,
-            "{{\"instanceId\":\"{}\",\"imageId\":\"{}\",\"currentInstanceBootMode\":\"uefi\",\"instanceState\":{{\"code\":0,\"name\":\"pending\"}},\"privateDnsName\":\"{dns}\",\"amiLaunchIndex\":{k},\"productCodes\":{{}},\"instanceType\":\"{}\",\"launchTime\":{ms},\"placement\":{{\"availabilityZone\":\"{az}\",\"tenancy\":\"default\"}},\"monitoring\":{{\"state\":\"disabled\"}},\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"privateIpAddress\":\"{}\",\"stateReason\":{{\"code\":\"pending\",\"message\":\"pending\"}},\"architecture\":\"x86_64\",\"rootDeviceType\":\"ebs\",\"rootDeviceName\":\"/dev/xvda\",\"blockDeviceMapping\":{{}},\"virtualizationType\":\"hvm\",\"hypervisor\":\"xen\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"sourceDestCheck\":true,\"networkInterfaceSet\":{{\"items\":[{{\"networkInterfaceId\":\"{}\",\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"ownerId\":\"{account}\",\"status\":\"in-use\",\"macAddress\":\"{}:{}:{}:{}:{}:1e\",\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"sourceDestCheck\":true,\"interfaceType\":\"interface\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"attachment\":{{\"attachmentId\":\"eni-attach-0{}\",\"deviceIndex\":0,\"networkCardIndex\":0,\"status\":\"attaching\",\"attachTime\":{ms},\"deleteOnTermination\":true}},\"privateIpAddressesSet\":{{\"item\":[{{\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"primary\":true}}]}},\"ipv6AddressesSet\":{{}},\"tagSet\":{{}}}}]}},\"iamInstanceProfile\":{{\"arn\":\"arn:aws:iam::{account}:instance-profile/{}\",\"id\":\"{}\"}},\"ebsOptimized\":false,\"enaSupport\":true,\"cpuOptions\":{{\"coreCount\":1,\"threadsPerCore\":2}},\"capacityReservationSpecification\":{{\"capacityReservationPreference\":\"open\"}},\"hibernationOptions\":{{\"configured\":false}},\"enclaveOptions\":{{\"enabled\":false}},\"metadataOptions\":{{\"state\":\"pending\",\"httpTokens\":\"{}\",\"httpPutResponseHopLimit\":2,\"httpEndpoint\":\"enabled\",\"httpProtocolIpv4\":\"enabled\",\"httpProtocolIpv6\":\"disabled\",\"instanceMetadataTags\":\"disabled\"}},\"maintenanceOptions\":{{\"autoRecovery\":\"default\"}},\"privateDnsNameOptions\":{{\"hostnameType\":\"ip-name\",\"enableResourceNameDnsARecord\":false,\"enableResourceNameDnsAAAARecord\":false}}}}",
+            "{{\"instanceId\":\"{}\",\"imageId\":\"{}\",\"currentInstanceBootMode\":\"uefi\",\"instanceState\":{{\"code\":0,\"name\":\"pending\"}},\"privateDnsName\":\"{dns}\",\"amiLaunchIndex\":{k},\"productCodes\":{{}},\"instanceType\":\"{}\",\"launchTime\":{ms},\"placement\":{{\"availabilityZone\":\"{az}\",\"tenancy\":\"default\"}},\"monitoring\":{{\"state\":\"disabled\"}},\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"privateIpAddress\":\"{}\",\"stateReason\":{{\"code\":\"pending\",\"message\":\"pending\"}},\"architecture\":\"x86_64\",\"rootDeviceType\":\"ebs\",\"rootDeviceName\":\"/dev/xvda\",\"blockDeviceMapping\":{{}},\"virtualizationType\":\"hvm\",\"hypervisor\":\"xen\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"sourceDestCheck\":true,\"networkInterfaceSet\":{{\"items\":[{{\"networkInterfaceId\":\"{}\",\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"ownerId\":\"{account}\",\"status\":\"in-use\",\"macAddress\":\"{}:{}:{}:{}:{}:1e\",\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"sourceDestCheck\":true,\"interfaceType\":\"interface\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\",\"groupName\":\"default\"}}]}},\"attachment\":{{\"attachmentId\":\"eni-attach-0{}\",\"deviceIndex\":0,\"networkCardIndex\":0,\"status\":\"attaching\",\"attachTime\":{ms},\"deleteOnTermination\":true}},\"privateIpAddressesSet\":{{\"item\":[{{\"privateIpAddress\":\"{}\",\"privateDnsName\":\"{dns}\",\"primary\":true}}]}},\"ipv6AddressesSet\":{v6_set},\"tagSet\":{{}}}}]}},\"iamInstanceProfile\":{{\"arn\":\"arn:aws:iam::{account}:instance-profile/{}\",\"id\":\"{}\"}},\"ebsOptimized\":false,\"enaSupport\":true,\"cpuOptions\":{{\"coreCount\":1,\"threadsPerCore\":2}},\"capacityReservationSpecification\":{{\"capacityReservationPreference\":\"open\"}},\"hibernationOptions\":{{\"configured\":false}},\"enclaveOptions\":{{\"enabled\":false}},\"metadataOptions\":{{\"state\":\"pending\",\"httpTokens\":\"{}\",\"httpPutResponseHopLimit\":2,\"httpEndpoint\":\"enabled\",\"httpProtocolIpv4\":\"enabled\",\"httpProtocolIpv6\":\"disabled\",\"instanceMetadataTags\":\"disabled\"}},\"maintenanceOptions\":{{\"autoRecovery\":\"default\"}},\"privateDnsNameOptions\":{{\"hostnameType\":\"ip-name\",\"enableResourceNameDnsARecord\":false,\"enableResourceNameDnsAAAARecord\":false}}}}",
             inst.id, g.ami, spec.itype, subnet.id, net.vpc, inst.private_ip, net.sg, inst.eni, subnet.id, net.vpc,
             &m[0..2], &m[2..4], &m[4..6], &m[6..8], &m[8..10],
             inst.private_ip, net.sg, attach.as_str(), inst.private_ip, role.name, profile_id.as_str(),
@@ -361,6 +366,73 @@ pub(crate) fn elastic_ip(w: &mut World, out: &mut Out, t: i64, i: usize, by: By)
     });
 }
 
+/// One EC2 call made by instance `i` itself with its IMDSv2 key, from its address for EC2 (user data,
+/// lifecycle hooks, the VPC CNI): `emit` cannot carry `ec2RoleDelivery`, so the record is written here.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn instance_call(
+    w: &mut World,
+    out: &mut Out,
+    t: i64,
+    i: usize,
+    name: &str,
+    req: &str,
+    resp: &str,
+    request_id: &str,
+    client: &Client,
+) {
+    let inst = &w.insts[i];
+    let g = &w.org.groups[inst.group];
+    let (acct, region) = (g.acct, g.region);
+    let key = inst.key(t, false).clone();
+    let event_id = w.rng.uuid();
+    let inst = &w.insts[i];
+    let (src, _) = inst.egress(&w.org, super::calls::Svc::Ec2);
+    let s = inst.session(&w.org, &key, "2.0");
+    let host = w.host(super::calls::Svc::Ec2, region);
+    let mut r = Rec::api(
+        t,
+        Who::Role(&s),
+        "ec2.amazonaws.com",
+        name,
+        World::region(region),
+        src,
+        client.ua,
+        &w.org.accounts[acct].id,
+        event_id.as_str(),
+    );
+    r.read_only = false;
+    r.request = Some(req);
+    r.response = Some(resp);
+    r.request_id = Some(request_id);
+    r.tls = Some((client.tls, client.cipher, host));
+    out.emit(&r, acct, region, None);
+}
+
+/// `AssignIpv6Addresses` by instance `i`'s user data: its IPv6 address, on its primary interface.
+pub(crate) fn assign_ipv6(w: &mut World, out: &mut Out, t: i64, i: usize) {
+    let Some(v6) = w.insts[i].ipv6.clone() else {
+        return;
+    };
+    let eni = w.insts[i].eni.clone();
+    let rid = w.rng.uuid();
+    let req = format!("{{\"networkInterfaceId\":\"{eni}\",\"ipv6AddressCount\":1}}");
+    let resp = format!(
+        "{{\"requestId\":\"{}\",\"networkInterfaceId\":\"{eni}\",\"assignedIpv6Addresses\":[\"{v6}\"]}}",
+        rid.as_str()
+    );
+    instance_call(
+        w,
+        out,
+        t,
+        i,
+        "AssignIpv6Addresses",
+        &req,
+        &resp,
+        rid.as_str(),
+        &clients::CLI_INSTANCE,
+    );
+}
+
 /// The VPC CNI on an EKS node creating and attaching a second ENI with the node's own credentials.
 pub(crate) fn attach_eni(w: &mut World, out: &mut Out, t: i64, i: usize) {
     let inst = &w.insts[i];
@@ -371,52 +443,36 @@ pub(crate) fn attach_eni(w: &mut World, out: &mut Out, t: i64, i: usize) {
     let eni = format!("eni-0{}", w.rng.hex::<16>().as_str());
     let second_ip =
         super::addr::private(net.second, subnet.third + 8, (4 + (i % 250)) as u8).to_string();
-    let key = inst.key(t, false).clone();
-    let (src, _) = inst.egress(&w.org, super::calls::Svc::Ec2);
-    let src = src.to_string();
     let rid = w.rng.uuid();
     let req = format!("{{\"subnetId\":\"{}\",\"description\":\"aws-K8S-{}\",\"groupSet\":{{\"items\":[{{\"groupId\":\"{}\"}}]}},\"privateIpAddressesSet\":{{}}}}", subnet.id, inst.id, net.sg);
     let resp = format!("{{\"requestId\":\"{}\",\"networkInterface\":{{\"networkInterfaceId\":\"{eni}\",\"subnetId\":\"{}\",\"vpcId\":\"{}\",\"availabilityZone\":\"{}{}\",\"ownerId\":\"{}\",\"requesterManaged\":false,\"status\":\"pending\",\"privateIpAddress\":\"{second_ip}\",\"sourceDestCheck\":true,\"interfaceType\":\"interface\",\"privateIpAddressesSet\":{{\"item\":[{{\"privateIpAddress\":\"{second_ip}\",\"primary\":true}}]}},\"ipv6AddressesSet\":{{}},\"tagSet\":{{}}}}}}", rid.as_str(), subnet.id, net.vpc, World::region(region), subnet.az, w.org.accounts[acct].id);
-    // The node's session delivered by IMDSv2: `emit` cannot carry `ec2RoleDelivery`, so write directly.
-    for (k, (name, req, resp)) in [
-        ("CreateNetworkInterface", req, resp),
-        ("AttachNetworkInterface", String::new(), String::new()),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let rid = if k == 0 { rid } else { w.rng.uuid() };
-        let req = if k == 0 {
-            req
-        } else {
-            format!("{{\"networkInterfaceId\":\"{eni}\",\"instanceId\":\"{}\",\"deviceIndex\":1,\"networkCardIndex\":0}}", w.insts[i].id)
-        };
-        let resp = if k == 0 {
-            resp
-        } else {
-            format!("{{\"requestId\":\"{}\",\"attachmentId\":\"eni-attach-0{}\",\"networkCardIndex\":0}}", rid.as_str(), w.rng.hex::<16>().as_str())
-        };
-        let event_id = w.rng.uuid();
-        let inst = &w.insts[i];
-        let mut s = inst.session(&w.org, &key, "2.0");
-        s.created = &key.created;
-        let host = w.host(super::calls::Svc::Ec2, region);
-        let mut r = Rec::api(
-            t + k as i64 * 2,
-            Who::Role(&s),
-            "ec2.amazonaws.com",
-            name,
-            World::region(region),
-            &src,
-            clients::GO1_NODE.ua,
-            &w.org.accounts[acct].id,
-            event_id.as_str(),
-        );
-        r.read_only = false;
-        r.request = Some(&req);
-        r.response = Some(&resp);
-        r.request_id = Some(rid.as_str());
-        r.tls = Some((clients::GO1_NODE.tls, clients::GO1_NODE.cipher, host));
-        out.emit(&r, acct, region, None);
-    }
+    instance_call(
+        w,
+        out,
+        t,
+        i,
+        "CreateNetworkInterface",
+        &req,
+        &resp,
+        rid.as_str(),
+        &clients::VPC_CNI,
+    );
+    let rid = w.rng.uuid();
+    let req = format!("{{\"networkInterfaceId\":\"{eni}\",\"instanceId\":\"{}\",\"deviceIndex\":1,\"networkCardIndex\":0}}", w.insts[i].id);
+    let resp = format!(
+        "{{\"requestId\":\"{}\",\"attachmentId\":\"eni-attach-0{}\",\"networkCardIndex\":0}}",
+        rid.as_str(),
+        w.rng.hex::<16>().as_str()
+    );
+    instance_call(
+        w,
+        out,
+        t + 2,
+        i,
+        "AttachNetworkInterface",
+        &req,
+        &resp,
+        rid.as_str(),
+        &clients::VPC_CNI,
+    );
 }

@@ -27,9 +27,11 @@ mod ec2;
 mod fleet;
 mod manifest;
 mod network;
+mod operator;
 mod org;
 mod out;
 mod people;
+mod presign;
 mod procs;
 mod profiles;
 mod record;
@@ -40,6 +42,8 @@ mod services;
 mod session;
 mod specs;
 mod sts;
+#[cfg(test)]
+mod tests;
 mod truth;
 mod world;
 
@@ -47,7 +51,8 @@ pub use attacks::KINDS;
 pub use clock::parse_iso;
 pub use out::Stats;
 pub use truth::{
-    Expected, Scenario, TruthEvent, DIR as TRUTH_DIR, EVENTS_FILE, MANIFEST_FILE, SCENARIOS_FILE,
+    Benign, Expected, Scenario, TruthEvent, BEHAVIOURS, BENIGN_FILE, DIR as TRUTH_DIR, EVENTS_FILE,
+    MANIFEST_FILE, SCENARIOS_FILE,
 };
 
 use ec2::By;
@@ -193,6 +198,10 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
     for g in 0..groups {
         let t = start + w.rng.range(1800, 3600);
         sched.at(t, Actor::Scaler { group: g });
+        if SPECS[w.org.groups[g].spec].app == "bastion" {
+            let t = start + w.rng.range(3600, 3 * 3600);
+            sched.at(t, Actor::Bastion { group: g });
+        }
     }
     let rounds = s.rounds.unwrap_or(1 + (s.events / 5_000_000) as usize);
     let plans = attacks::plans(&mut w.rng, start, end, rounds);
@@ -207,9 +216,14 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
         out.advance(t)?;
         match actor {
             Actor::Bootstrap => bootstrap(&mut w, &mut out, &mut sched, t),
-            Actor::Proc { inst, epoch, app } => {
-                procs::proc_call(&mut w, &mut out, &mut sched, t, inst, epoch, app)
+            Actor::Proc { inst, epoch, kind } => {
+                procs::proc_call(&mut w, &mut out, &mut sched, t, inst, epoch, kind)
             }
+            Actor::Presign { inst, epoch } => {
+                presign::presign(&mut w, &mut out, &mut sched, t, inst, epoch)
+            }
+            Actor::Associate { inst, epoch } => fleet::associate(&mut w, &mut out, t, inst, epoch),
+            Actor::Bastion { group } => operator::bastion(&mut w, &mut out, &mut sched, t, group),
             Actor::Refresh { inst, epoch } => {
                 fleet::refresh(&mut w, &mut out, &mut sched, t, inst, epoch)
             }

@@ -133,6 +133,8 @@ pub(crate) struct Net {
     pub vpces: Vec<Vpce>,
     /// The default security group.
     pub sg: String,
+    /// Dual-stack: the VPC's Amazon-provided IPv6 /56 (subnet `k` has the `k`th /64).
+    pub v6: Option<u128>,
 }
 
 impl Net {
@@ -166,6 +168,20 @@ pub(crate) struct Group {
     pub kms_key: String,
     /// Desired number of instances.
     pub size: u32,
+    /// Elastic IPs allocated before the logs begin, which instances associate at boot (`eip_pool`).
+    pub pool: Vec<PoolEip>,
+}
+
+/// One Elastic IP of a group's pool.
+pub(crate) struct PoolEip {
+    /// `eipalloc-…`.
+    pub alloc: String,
+    /// Its address.
+    pub eip: String,
+    /// The instance holding it.
+    pub holder: Option<usize>,
+    /// The event id of its last `DisassociateAddress`, if its last holder released it explicitly.
+    pub released_by: Option<String>,
 }
 
 /// A person or bot with an IAM user and a long-term access key.
@@ -377,6 +393,9 @@ impl Org {
         };
         let vpc = format!("vpc-{}", rng.hex::<17>().as_str());
         let sg = format!("sg-{}", rng.hex::<17>().as_str());
+        // Dual-stack VPCs (issue 13): the accounts without VPC endpoints (S3 gateway endpoints are
+        // IPv4-only there), so their instances reach S3's dual-stack endpoints over IPv6 directly.
+        let v6 = matches!(kind, Shared | Staging | Dev).then(|| addr::vpc_v6(rng, region));
         self.nets.push(Net {
             acct,
             region,
@@ -386,6 +405,7 @@ impl Org {
             nats,
             vpces,
             sg,
+            v6,
         });
         self.nets.len() - 1
     }
@@ -419,6 +439,18 @@ impl Org {
             let env = self.accounts[acct].name.clone();
             let role = self.add_role(rng, acct, "", &format!("{env}-{}-role", s.app));
             let rname = addr::EC2[region].0;
+            let pool = if s.eip_pool {
+                (0..size + 2)
+                    .map(|_| PoolEip {
+                        alloc: format!("eipalloc-0{}", rng.hex::<16>().as_str()),
+                        eip: addr::ec2(rng, region).to_string(),
+                        holder: None,
+                        released_by: None,
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
             self.groups.push(Group {
                 acct,
                 region,
@@ -431,6 +463,7 @@ impl Org {
                 bucket: format!("{env}-{}-{rname}-{}", s.app, &self.accounts[acct].id[8..]),
                 kms_key: rng.uuid().as_str().to_string(),
                 size,
+                pool,
             });
         }
     }

@@ -11,7 +11,7 @@ use std::io;
 use super::record::Rec;
 use super::rng::Rng;
 use super::s3::Sink;
-use super::truth::{Label, Truth};
+use super::truth::{Benign, Label, Truth};
 
 /// Width of a delivery window (CloudTrail delivers about every five minutes).
 pub(crate) const WINDOW: i64 = 300;
@@ -107,6 +107,10 @@ pub(crate) struct Out {
     pub stats: Stats,
     /// Ground truth being collected.
     pub truth: Truth,
+    /// Event ids of the events emitted since `capture` was started (benign episodes), if capturing.
+    captured: Option<Vec<String>>,
+    /// The id of the last event emitted.
+    pub last_id: String,
 }
 
 impl Out {
@@ -133,7 +137,47 @@ impl Out {
             next_hour: start - start.rem_euclid(3600) + 3600,
             stats: Stats::default(),
             truth,
+            captured: None,
+            last_id: String::new(),
         }
+    }
+
+    /// Starts collecting the ids of the events emitted from now on (for a benign episode).
+    pub(crate) fn capture(&mut self) {
+        self.captured.get_or_insert_with(Vec::new).clear();
+    }
+
+    /// Stops collecting and returns the ids collected since [`Out::capture`].
+    pub(crate) fn take_capture(&mut self) -> Vec<String> {
+        self.captured.take().unwrap_or_default()
+    }
+
+    /// Writes one benign look-alike line (`benign.jsonl`); at most 32 event ids are kept.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn benign(
+        &mut self,
+        behaviour: &str,
+        mut event_ids: Vec<String>,
+        instance: Option<&str>,
+        credential: &str,
+        source_ip: &str,
+        user_agent: Option<&str>,
+        t: i64,
+    ) {
+        if event_ids.is_empty() {
+            return;
+        }
+        event_ids.truncate(32);
+        let b = Benign {
+            behaviour: behaviour.to_string(),
+            event_ids,
+            instance_id: instance.map(str::to_string),
+            credential: credential.to_string(),
+            source_ip: source_ip.to_string(),
+            user_agent: user_agent.map(str::to_string),
+            event_time: super::clock::iso_string(t),
+        };
+        self.truth.benign(&b);
     }
 
     /// The file an event of `dest` delivered in `window` goes into.
@@ -216,6 +260,11 @@ impl Out {
             let dup_window = own + WINDOW * self.rng.range(0, MAX_LATE);
             self.file(dup_window, dest).append(sep, &buf, rec.time);
             self.buf = buf;
+        }
+        self.last_id.clear();
+        self.last_id.push_str(rec.event_id);
+        if let Some(c) = self.captured.as_mut() {
+            c.push(rec.event_id.to_string());
         }
         if let Some(l) = label {
             self.stats.malicious += 1;

@@ -120,13 +120,48 @@ pub(crate) static CI: &[(u32, Api)] = &[
     (1, m(Svc::Sts, "GetCallerIdentity", true, Req::Null)),
 ];
 
-/// An EKS worker node: instance metadata, images, pod addresses.
+/// An EKS worker node's kubelet and cloud provider: instance metadata, its Auto Scaling group.
 pub(crate) static EKS_NODE: &[(u32, Api)] = &[
     (8, m(Svc::Ec2, "DescribeInstances", true, Req::SelfInstance)),
+    (
+        1,
+        m(
+            Svc::Autoscaling,
+            "DescribeAutoScalingInstances",
+            true,
+            Req::AsgSelf,
+        ),
+    ),
+];
+
+/// The VPC CNI's ipamd on an EKS node: its ENIs and pod addresses.
+pub(crate) static VPC_CNI: &[(u32, Api)] = &[
     (4, m(Svc::Ec2, "DescribeNetworkInterfaces", true, Req::Fixed("{\"networkInterfaceIdSet\":{},\"filterSet\":{\"items\":[{\"name\":\"tag-key\",\"valueSet\":{\"items\":[{\"value\":\"cluster.k8s.amazonaws.com/name\"}]}}]}}"))),
-    (4, m(Svc::Ecr, "GetAuthorizationToken", true, Req::Null)),
+    (3, m(Svc::Ec2, "DescribeInstances", true, Req::SelfInstance)),
     (2, m(Svc::Ec2, "AssignPrivateIpAddresses", false, Req::EniAssign)),
-    (1, m(Svc::Autoscaling, "DescribeAutoScalingInstances", true, Req::AsgSelf)),
+];
+
+/// kubelet's ECR credential provider: registry tokens for image pulls.
+pub(crate) static ECR_CRED: &[(u32, Api)] =
+    &[(1, m(Svc::Ecr, "GetAuthorizationToken", true, Req::Null))];
+
+/// The CloudWatch agent: the instance's tags at start (ec2tagger), its log streams. (`PutMetricData` and
+/// `PutLogEvents`, its bulk, are not management events: CloudTrail does not log them.)
+pub(crate) static CW_AGENT: &[(u32, Api)] = &[
+    (2, m(Svc::Ec2, "DescribeTags", true, Req::SelfTags)),
+    (3, m(Svc::Logs, "CreateLogStream", false, Req::LogStream)),
+    (2, m(Svc::Logs, "DescribeLogStreams", true, Req::LogStream)),
+];
+
+/// The ECS container agent on a container instance.
+pub(crate) static ECS_AGENT: &[(u32, Api)] = &[
+    (8, m(Svc::Ecs, "DiscoverPollEndpoint", true, Req::SelfEcs)),
+    (3, m(Svc::Ecs, "SubmitTaskStateChange", false, Req::SelfEcs)),
+    (
+        2,
+        m(Svc::Ecs, "SubmitContainerStateChange", false, Req::SelfEcs),
+    ),
+    (2, m(Svc::Ecr, "GetAuthorizationToken", true, Req::Null)),
 ];
 
 /// A developer's box in the dev account.

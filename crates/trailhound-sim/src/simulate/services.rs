@@ -46,6 +46,8 @@ pub(crate) struct Slot {
     pub sess: Option<(Owned, i64)>,
     /// Units per hour (invocations, task batches, pipeline runs).
     pub rate: f64,
+    /// A pipeline's member account (GitHub Actions; index) and its period in working hours (seconds).
+    pub pipeline: Option<(usize, i64)>,
 }
 
 /// The service slots of an organisation.
@@ -65,6 +67,7 @@ pub(crate) fn slots(w: &World) -> Vec<Slot> {
                     name,
                     sess: None,
                     rate,
+                    pipeline: None,
                 });
             }
         };
@@ -77,13 +80,30 @@ pub(crate) fn slots(w: &World) -> Vec<Slot> {
         match a.kind {
             Kind::Management => {}
             Kind::Shared => {
-                add(
-                    SvcKind::GitHub,
-                    role("github-actions-deployer"),
-                    "GitHubActions".into(),
-                    1.5,
-                );
                 add(SvcKind::Jenkins, Some(0), "jenkins".into(), 1.0);
+                // One GitHub Actions pipeline per member account (at most four), each on its own
+                // cadence: every 15–60 min in working hours, and a nightly run.
+                let members = w
+                    .org
+                    .accounts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| !matches!(m.kind, Kind::Management | Kind::Shared))
+                    .take(4);
+                if let Some(deployer) = role("github-actions-deployer") {
+                    for (k, (to, m)) in members.enumerate() {
+                        out.push(Slot {
+                            acct: ai,
+                            region,
+                            kind: SvcKind::GitHub,
+                            role: deployer,
+                            name: format!("deploy-{}", m.name),
+                            sess: None,
+                            rate: 1.0,
+                            pipeline: Some((to, 60 * (15 + (k as i64 * 17) % 46))),
+                        });
+                    }
+                }
             }
             _ => {
                 add(
@@ -303,7 +323,14 @@ pub(crate) fn fire(
                 &app,
             );
         }
-        SvcKind::GitHub => super::cicd::github(w, out, t, acct, role),
+        SvcKind::GitHub => {
+            if let Some((to, period)) = slots[i].pipeline {
+                super::cicd::github(w, out, t, acct, role, to);
+                let next = super::cicd::next_run(t, period, w.rng.range(-90, 90));
+                s.at(next, Actor::Service(i));
+                return;
+            }
+        }
         SvcKind::Jenkins => super::cicd::jenkins(w, out, t, acct),
         SvcKind::Config => {
             if expired {

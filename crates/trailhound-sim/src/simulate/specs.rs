@@ -32,7 +32,42 @@ pub(crate) struct Spec {
     pub stop_start: bool,
     /// Application calls per hour per instance (before scaling to the requested volume).
     pub rate: f64,
+    /// Associates an Elastic IP of the group's pool at boot with its own credentials (issue 13).
+    pub eip_pool: bool,
+    /// AWS agents it runs besides the SSM agent (CloudWatch, VPC CNI, ECR credential provider).
+    pub agents: &'static [&'static Agent],
+    /// Presigned-URL download episodes per hour per instance (URLs it signs for end users).
+    pub presign: f64,
 }
+
+/// An AWS agent on an instance: its client, its calls, its rate (calls per hour).
+pub(crate) struct Agent {
+    /// Its user agent (matching `data/useragent-aws-agents.tsv`).
+    pub client: &'static Client,
+    /// Its calls.
+    pub calls: &'static [(u32, Api)],
+    /// Calls per hour (before scaling).
+    pub rate: f64,
+}
+
+/// The CloudWatch agent (tags at start, log streams on rotation).
+pub(crate) static CW_AGENT: Agent = Agent {
+    client: &clients::CW_AGENT,
+    calls: profiles::CW_AGENT,
+    rate: 3.0,
+};
+/// The VPC CNI's ipamd on an EKS node.
+pub(crate) static VPC_CNI: Agent = Agent {
+    client: &clients::VPC_CNI,
+    calls: profiles::VPC_CNI,
+    rate: 8.0,
+};
+/// kubelet's ECR credential provider on an EKS node.
+pub(crate) static ECR_CRED: Agent = Agent {
+    client: &clients::ECR_CRED,
+    calls: profiles::ECR_CRED,
+    rate: 2.0,
+};
 
 use Kind::*;
 
@@ -51,6 +86,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: false,
         rate: 120.0,
+        eip_pool: false,
+        agents: &[&CW_AGENT],
+        presign: 6.0,
     },
     Spec {
         app: "legacy-api",
@@ -65,6 +103,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: false,
         rate: 90.0,
+        eip_pool: false,
+        agents: &[],
+        presign: 3.0,
     },
     Spec {
         app: "worker",
@@ -79,6 +120,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: false,
         rate: 200.0,
+        eip_pool: false,
+        agents: &[&CW_AGENT],
+        presign: 0.0,
     },
     Spec {
         app: "batch",
@@ -93,6 +137,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: false,
         rate: 150.0,
+        eip_pool: false,
+        agents: &[],
+        presign: 0.0,
     },
     Spec {
         app: "eks-node",
@@ -107,6 +154,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: false,
         rate: 60.0,
+        eip_pool: false,
+        agents: &[&VPC_CNI, &ECR_CRED],
+        presign: 0.0,
     },
     Spec {
         app: "devbox",
@@ -121,6 +171,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: true,
         rate: 30.0,
+        eip_pool: false,
+        agents: &[],
+        presign: 0.0,
     },
     Spec {
         app: "bastion",
@@ -135,6 +188,9 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: true,
         stop_start: false,
         rate: 10.0,
+        eip_pool: false,
+        agents: &[],
+        presign: 0.0,
     },
     Spec {
         app: "jenkins",
@@ -149,5 +205,42 @@ pub(crate) static SPECS: &[Spec] = &[
         eip: false,
         stop_start: false,
         rate: 40.0,
+        eip_pool: false,
+        agents: &[],
+        presign: 0.0,
+    },
+    Spec {
+        app: "edge",
+        kinds: &[Prod, Staging],
+        mode: Mode::Public,
+        asg: true,
+        weight: 2,
+        calls: profiles::WEB,
+        client: &clients::GO2,
+        v1_share: 0.0,
+        itype: "c6gn.large",
+        eip: false,
+        stop_start: false,
+        rate: 80.0,
+        eip_pool: true,
+        agents: &[&CW_AGENT],
+        presign: 2.0,
+    },
+    Spec {
+        app: "ecs-host",
+        kinds: &[Prod, Staging],
+        mode: Mode::Nat,
+        asg: true,
+        weight: 2,
+        calls: profiles::ECS_AGENT,
+        client: &clients::ECS_AGENT,
+        v1_share: 0.0,
+        itype: "m6i.xlarge",
+        eip: false,
+        stop_start: false,
+        rate: 40.0,
+        eip_pool: false,
+        agents: &[&CW_AGENT],
+        presign: 0.0,
     },
 ];

@@ -5,7 +5,10 @@
 //! - `scenarios.json` — per scenario: kind, story, victim, attacker, first and last malicious event, and
 //!   per expected finding type the first event and count;
 //! - `manifest.json` — the organisation: accounts, networks (NAT and endpoint addresses), instances and
-//!   their addresses over time, users, people (written by the engine).
+//!   their addresses over time, users, people (written by the engine);
+//! - `benign.jsonl` — one line per benign look-alike event or episode (issue 13): an ordinary behaviour
+//!   (presigned URLs, dual-stack IPv6, Elastic IP handovers, …) with its events, instance, credential and
+//!   address, so `eval` can say which behaviour explains a false positive.
 //!
 //! `eval` reads these with the same types.
 use std::fs::File;
@@ -25,6 +28,44 @@ pub const EVENTS_FILE: &str = "truth.jsonl";
 pub const SCENARIOS_FILE: &str = "scenarios.json";
 /// Organisation manifest file.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// Benign look-alikes file (ordinary behaviours that fool a naive detector).
+pub const BENIGN_FILE: &str = "benign.jsonl";
+
+/// The ordinary behaviours `benign.jsonl` names (issue 13).
+pub const BEHAVIOURS: &[&str] = &[
+    "presigned-url",
+    "dual-stack-ipv6",
+    "launch-without-public-ip",
+    "elastic-ip-handover",
+    "stop-start",
+    "cross-region",
+    "aws-agent",
+    "recurring-chain",
+    "bastion",
+];
+
+/// One benign look-alike event or episode: an ordinary behaviour a naive detector would mistake for a
+/// theft, with the events that show it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
+pub struct Benign {
+    /// One of [`BEHAVIOURS`].
+    pub behaviour: String,
+    /// The events that show it (first first; capped at a few dozen for long episodes).
+    pub event_ids: Vec<String>,
+    /// The instance whose credentials are used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The access key used.
+    pub credential: String,
+    /// The address the credential is used from.
+    pub source_ip: String,
+    /// The user agent, when the behaviour is a client's (AWS agents).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// First event's time.
+    pub event_time: String,
+}
 
 /// One malicious event.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -124,6 +165,9 @@ pub(crate) struct Label<'a> {
 /// Collects ground truth while events are written.
 pub(crate) struct Truth {
     events: Option<BufWriter<File>>,
+    benign: Option<BufWriter<File>>,
+    /// Benign lines written.
+    pub benign_lines: u64,
     dir: Option<PathBuf>,
     /// Scenarios started so far.
     pub scenarios: Vec<Scenario>,
@@ -134,19 +178,22 @@ pub(crate) struct Truth {
 impl Truth {
     /// Truth written into `out/ground-truth/` (or kept in memory only when `out` is `None`).
     pub(crate) fn create(out: Option<&Path>) -> io::Result<Truth> {
-        let (events, dir) = match out {
+        let (events, benign, dir) = match out {
             Some(o) => {
                 let dir = o.join(DIR);
                 std::fs::create_dir_all(&dir)?;
                 (
                     Some(BufWriter::new(File::create(dir.join(EVENTS_FILE))?)),
+                    Some(BufWriter::new(File::create(dir.join(BENIGN_FILE))?)),
                     Some(dir),
                 )
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         Ok(Truth {
             events,
+            benign,
+            benign_lines: 0,
             dir,
             scenarios: vec![],
             first: vec![],
@@ -213,9 +260,31 @@ impl Truth {
         }
     }
 
-    /// Writes `scenarios.json` and `manifest.json` and flushes `truth.jsonl`.
+    /// Records one benign look-alike (written at once: memory stays bounded).
+    pub(crate) fn benign(&mut self, b: &Benign) {
+        debug_assert!(
+            BEHAVIOURS.contains(&b.behaviour.as_str()),
+            "{}",
+            b.behaviour
+        );
+        self.benign_lines += 1;
+        if let Some(w) = self.benign.as_mut() {
+            self.line.clear();
+            if let Ok(s) = serde_json::to_string(b) {
+                self.line.push_str(&s);
+            }
+            self.line.push('\n');
+            // Errors surface when the file is flushed in `finish`.
+            let _ = w.write_all(self.line.as_bytes());
+        }
+    }
+
+    /// Writes `scenarios.json` and `manifest.json` and flushes `truth.jsonl` and `benign.jsonl`.
     pub(crate) fn finish(&mut self, manifest: &serde_json::Value) -> io::Result<()> {
         if let Some(w) = self.events.as_mut() {
+            w.flush()?;
+        }
+        if let Some(w) = self.benign.as_mut() {
             w.flush()?;
         }
         if let Some(dir) = &self.dir {

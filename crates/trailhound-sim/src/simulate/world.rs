@@ -21,14 +21,33 @@ use super::truth::Label;
 pub(crate) enum Actor {
     /// Creates the organisation's networks and first instances.
     Bootstrap,
-    /// One process on an instance (the SSM agent or the application).
+    /// One process on an instance (the SSM agent, the application, another AWS agent).
     Proc {
         /// Instance index.
         inst: usize,
         /// The instance's life epoch when scheduled (stale after stop or termination).
         epoch: u32,
-        /// Application (true) or SSM agent (false).
-        app: bool,
+        /// Which process.
+        kind: Proc,
+    },
+    /// End users downloading objects through URLs an instance presigned.
+    Presign {
+        /// Instance index.
+        inst: usize,
+        /// Life epoch.
+        epoch: u32,
+    },
+    /// An instance associating an Elastic IP of its group's pool at boot.
+    Associate {
+        /// Instance index.
+        inst: usize,
+        /// Life epoch.
+        epoch: u32,
+    },
+    /// People reaching into a bastion host (Session Manager) and working on it.
+    Bastion {
+        /// Group index.
+        group: usize,
     },
     /// The EC2 service refreshing an instance's credentials.
     Refresh {
@@ -55,6 +74,17 @@ pub(crate) enum Actor {
     Service(usize),
     /// An attack scenario (index into the plans).
     Attack(usize),
+}
+
+/// A process on an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proc {
+    /// The SSM agent (every instance).
+    Ssm,
+    /// The application.
+    App,
+    /// The spec's `agents[k]`.
+    Agent(u8),
 }
 
 /// The scheduler.
@@ -215,6 +245,11 @@ pub(crate) fn call(
     label: Option<&Label<'_>>,
 ) {
     calls::render(c.api, &c.ctx, rng, parts);
+    let dualstack = c.api.svc == Svc::S3 && c.api.data && c.ip.contains(':');
+    if dualstack {
+        // Over IPv6 the SDK calls S3's dual-stack endpoint.
+        parts.req = parts.req.replace(".s3.", ".s3.dualstack.");
+    }
     let event_id = rng.uuid();
     let region_name = addr::EC2[c.region].0;
     let mut rec = Rec::api(
@@ -238,7 +273,11 @@ pub(crate) fn call(
     rec.vpce = c.vpce;
     let s3_host;
     let host = if c.api.svc == Svc::S3 && c.api.data {
-        s3_host = format!("{}.s3.{region_name}.amazonaws.com", c.ctx.bucket);
+        s3_host = if dualstack {
+            format!("{}.s3.dualstack.{region_name}.amazonaws.com", c.ctx.bucket)
+        } else {
+            format!("{}.s3.{region_name}.amazonaws.com", c.ctx.bucket)
+        };
         s3_host.as_str()
     } else {
         hosts[c.api.svc.index() * addr::EC2.len() + c.region].as_str()
