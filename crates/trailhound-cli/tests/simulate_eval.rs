@@ -68,14 +68,19 @@ fn gunzip(path: &Path) -> String {
     text
 }
 
+/// Issue 13's gate on a smaller simulation with every ordinary behaviour switched on (presigned
+/// downloads, dual-stack IPv6, Auto Scaling launches without a public address, Elastic IP pools and
+/// handovers, stop/start, cross-region calls, AWS agents, recurring CI/CD chains, bastions): no false
+/// positive at medium or above, at most 5 low, and every scenario kind found with the right type —
+/// the first one at the scenario's first malicious event.
 #[test]
-#[ignore = "issue 13: engine FP on presigned-url (SsrfUserAgentAnomaly on presigned requests from the instance's own address) and elastic-ip-handover (call from the new address judged before a late-delivered AssociateAddress), being fixed on main"]
-fn simulate_scan_eval_detects_every_implemented_scenario_without_false_positives() {
+fn issue_13_simulation_is_quiet_on_ordinary_behaviour_and_finds_every_scenario() {
     let dir = common::tempdir("sim-scan-eval");
     simulate(&dir, &["--events", "30000", "--seed", "7"]);
     let findings = dir.join("findings.jsonl");
     let config = dir.join("ground-truth/trailhound.toml");
     let logs = dir.join("AWSLogs");
+    let summary = dir.join("summary.json");
     let scan = trailhound(&[
         "scan",
         logs.to_str().expect("path"),
@@ -85,6 +90,8 @@ fn simulate_scan_eval_detects_every_implemented_scenario_without_false_positives
         "jsonl",
         "--output",
         findings.to_str().expect("path"),
+        "--summary-json",
+        summary.to_str().expect("path"),
         "--no-progress",
     ]);
     assert!(
@@ -103,11 +110,9 @@ fn simulate_scan_eval_detects_every_implemented_scenario_without_false_positives
         "--require-types",
         &required,
         "--max-false-positives",
-        "0",
-        // Allow-listed chains (the simulated CI/CD pipeline, `[[chains.allow]]` in the simulation's
-        // config) are reported at low severity: below the alerting floor, checked one by one below.
+        "5",
         "--min-severity",
-        "medium",
+        "low",
         "--json",
         report.to_str().expect("path"),
     ]);
@@ -120,39 +125,56 @@ fn simulate_scan_eval_detects_every_implemented_scenario_without_false_positives
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report"))
             .expect("report JSON");
-    assert_eq!(r["false_positives"].as_array().map(Vec::len), Some(0));
-    // Every low finding is an allow-listed chain of the CI/CD pipeline, and the pipeline ran.
-    let text = std::fs::read_to_string(&findings).expect("findings");
-    let low: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("finding JSON"))
-        .filter(|f| f["severity"] == "low")
-        .collect();
-    assert!(
-        !low.is_empty(),
-        "the CI/CD pipeline's chains are reported at low"
-    );
-    for f in &low {
-        assert_eq!(f["type"], "RoleChaining", "{f}");
-        assert!(
-            f["role_arn"]
-                .as_str()
-                .unwrap_or("")
-                .ends_with(":role/ci-deploy")
-                && f["explanation"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("allow-listed"),
-            "{f}"
+    let fps = r["false_positives"].as_array().expect("false_positives");
+    assert!(fps.len() <= 5, "{stdout}");
+    for fp in fps {
+        assert_eq!(
+            fp["severity"], "low",
+            "a false positive at medium or above:\n{stdout}"
         );
     }
     assert!(r["required_pairs"].as_u64().unwrap_or(0) >= 8, "{stdout}");
     assert_eq!(r["required_pairs"], r["required_detected"]);
-    assert_eq!(
-        r["scenarios"].as_array().map(Vec::len),
-        Some(12),
-        "{stdout}"
-    );
+    let scenarios = r["scenarios"].as_array().expect("scenarios");
+    assert_eq!(scenarios.len(), 12, "{stdout}");
+    for s in scenarios {
+        let types = s["types"].as_array().expect("types");
+        for t in types {
+            assert_eq!(t["detected"], true, "{s}");
+        }
+        // The first expected type at the first malicious event (a chain needs its second hop).
+        let first = &types[0];
+        if first["finding_type"] != "RoleChaining" {
+            assert_eq!(first["latency_seconds"], 0, "{s}");
+        }
+    }
+    // The ordinary behaviours were there, and were accepted quietly.
+    let sum: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary"))
+            .expect("summary JSON");
+    for what in ["presigned_url_requests", "recurring_chain_occurrences"] {
+        assert!(
+            sum["accepted"][what].as_u64().unwrap_or(0) > 0,
+            "{what}: {}",
+            sum["accepted"]
+        );
+    }
+    let benign = std::fs::read_to_string(dir.join("ground-truth/benign.jsonl")).expect("benign");
+    for b in [
+        "presigned-url",
+        "dual-stack-ipv6",
+        "launch-without-public-ip",
+        "elastic-ip-handover",
+        "cross-region",
+        "aws-agent",
+        "recurring-chain",
+        "bastion",
+    ] {
+        assert!(
+            benign.contains(&format!("\"{b}\"")),
+            "the simulation has no {b} behaviour"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

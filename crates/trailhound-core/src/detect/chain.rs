@@ -407,8 +407,7 @@ impl RoleChaining {
             if d.extended >= d.occurrences {
                 continue;
             }
-            let recurring = d.class != Class::Allowed
-                && d.parent.is_none()
+            let recurring = d.parent.is_none()
                 && self
                     .paths
                     .peek(&d.sig, self.last)

@@ -11,6 +11,9 @@
 //!   IAM authenticator and agents: `data/useragent-aws-agents.tsv`) are infrastructure,
 //!   not a workload: never judged, never learned, even the first time a role's instances run them
 //!   (issue 13). AWS services' and the console's agents likewise.
+//! * A presigned S3 request from the instance's own address (`AuthenticationMethod` `QueryString`)
+//!   is judged only for a raw client or none (issue 13: the SSRF pattern of a stolen key presigned
+//!   offline and fetched through the server); other clients of presigned URLs are never learned.
 //! * VPC endpoint network-activity records (no agent, no `readOnly`) are not client calls and are
 //!   never judged.
 use std::collections::{BTreeSet, HashMap};
@@ -129,6 +132,12 @@ impl Ssrf {
         let established = p.calls >= MIN_CALLS && now.since(p.first) >= MIN_SPAN;
         // Only a client the role has not learned is looked up (the lookup is off the hot path).
         if !known && aws_agent(&ev.user_agent).is_some() {
+            return;
+        }
+        // A presigned URL is fetched by whatever the holder runs (a media tool, a headless browser),
+        // not by the role's SDK: only a raw HTTP client counts (the SSRF pattern: a stolen key,
+        // presigned offline, fetched through the server), and nothing is learned from it.
+        if ev.presigned && !raw {
             return;
         }
         let reason = if raw {

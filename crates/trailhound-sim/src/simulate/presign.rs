@@ -25,6 +25,14 @@ const BROWSERS: &[&str] = &[
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
 ];
 const SERVERS: &[&str] = &["curl/8.5.0", "python-requests/2.31.0", "Go-http-client/1.1"];
+/// The service's own pipeline reading its objects through its own URLs: ffmpeg (libavformat) and a
+/// headless browser rendering previews. Not a raw HTTP client: a presigned request from the instance
+/// itself with curl or python-requests is the SSRF pattern issue 13 keeps as a signal (a key stolen
+/// through SSRF, presigned offline, fetched through the same SSRF to pass source-address conditions).
+const OWN_PIPELINE: &[&str] = &[
+    "Lavf/60.16.100",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.6367.60 Safari/537.36",
+];
 
 /// `X-Amz-Date`'s basic ISO form (`20220211T094637Z`).
 fn amz_date(o: &mut String, t: i64) {
@@ -48,7 +56,7 @@ pub(crate) fn presign(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, i: us
         (
             ip.to_string(),
             v.map(|v| v.id.clone()),
-            *w.rng.pick(&SERVERS[..2]),
+            *w.rng.pick(OWN_PIPELINE),
         )
     } else if r < 0.14 {
         let k = w.rng.index(addr::CLOUD.len());
