@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::config::{Settings, Trusted};
-use crate::decode::{self, Sink, Skip};
+use crate::decode::{self, tests::WithText};
 use crate::input;
 use crate::ranges::Ranges;
 
@@ -17,19 +17,6 @@ const ODD: &str = r#"
 {"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2024-03-05T12:00:02Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"2001:db8::1","userAgent":"","eventID":"00000000-0000-4000-8000-000000000003","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}
 {"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},"eventTime":"2024-03-05T12:00:03Z","eventSource":"odd\\svc.amazonaws.com","eventName":"Odd\"Name","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"x","eventID":"00000000-0000-4000-8000-000000000004","eventType":"AwsApiCall","recipientAccountId":"123456789012"}
 "#;
-
-/// Decoded events with their record text, as the enrich stage gets them (skips are dropped).
-struct WithText(Vec<Event>);
-
-impl Sink for WithText {
-    fn event(&mut self, event: Box<Event>) {
-        self.0.push(*event);
-    }
-    fn skip(&mut self, _: Skip) {}
-    fn wants_raw(&self) -> bool {
-        true
-    }
-}
 
 fn decoded(name: &str, bytes: &[u8]) -> Vec<Event> {
     let name: Arc<str> = Arc::from(name);
