@@ -1,5 +1,12 @@
 //! `trailhound`: find stolen and misused AWS workload credentials in CloudTrail.
 //!
+//! trailhound-cli is the thin binary around the engine: argument parsing (clap, validated into
+//! settings before any work), wiring (`drive`: opening inputs, decoding them on every core in input
+//! order), output formats (`sink/`, one file per format) and the run report. It may depend on
+//! `trailhound-core`, `trailhound-sim` (the `simulate` and `eval` subcommands), the terminal and the
+//! clock (progress, `bench`). It must never hold detection logic: what a finding is and when it is
+//! raised belongs to the engine.
+//!
 //! Exit codes: 0 ok, 1 findings at or above `--fail-on`, 2 error. A broken pipe exits 0.
 use std::process::ExitCode;
 

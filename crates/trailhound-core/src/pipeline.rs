@@ -260,7 +260,9 @@ impl Engine {
                 summary.accepted.insert(what, n);
             }
         }
-        summary.findings(&findings);
+        for f in &findings {
+            summary.finding(f.finding_type, f.severity.as_str());
+        }
         (findings, summary, explanations)
     }
 }
@@ -279,7 +281,8 @@ impl Sink for Engine {
     }
 
     fn skip(&mut self, skip: Skip) {
-        self.summary.skip(&skip);
+        self.summary
+            .skip(skip.reason.key(), skip.reason.is_file_level());
         (self.on_skip)(&skip);
     }
 }

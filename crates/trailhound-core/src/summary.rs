@@ -5,9 +5,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::decode::Skip;
-use crate::finding::Finding;
-
 /// Counters of one run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -54,25 +51,22 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts a skip.
-    pub fn skip(&mut self, skip: &Skip) {
-        let map = if skip.reason.is_file_level() {
+    /// Counts a skip: `reason` is its summary key (`SkipReason::key`), `file_level` says whether it
+    /// concerns a whole file (`SkipReason::is_file_level`). Plain values, so that the summary, which
+    /// every stage may use, imports nothing from the stages.
+    pub fn skip(&mut self, reason: &'static str, file_level: bool) {
+        let map = if file_level {
             &mut self.files_skipped
         } else {
             &mut self.events_skipped
         };
-        *map.entry(skip.reason.key()).or_default() += 1;
+        *map.entry(reason).or_default() += 1;
     }
 
-    /// Counts findings.
-    pub fn findings(&mut self, findings: &[Finding]) {
-        for f in findings {
-            *self.findings.entry(f.finding_type).or_default() += 1;
-            *self
-                .findings_by_severity
-                .entry(f.severity.as_str())
-                .or_default() += 1;
-        }
+    /// Counts one finding of `finding_type` at `severity` (`Severity::as_str`).
+    pub fn finding(&mut self, finding_type: &'static str, severity: &'static str) {
+        *self.findings.entry(finding_type).or_default() += 1;
+        *self.findings_by_severity.entry(severity).or_default() += 1;
     }
 
     /// Total skipped records and files.

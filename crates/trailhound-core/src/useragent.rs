@@ -19,8 +19,11 @@
 //! - The console: `console.amazonaws.com`, `console.ec2.amazonaws.com`, `signin.amazonaws.com`,
 //!   `[S3Console/0.4, aws-internal/3 …]`, `EC2ConsoleFrontend, aws-internal/3 …`, `AWS CloudWatch Console`.
 //! - S3 data events wrap the agent in brackets (`[aws-cli/2.2.23 …]`); they are stripped first.
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+mod cache;
+mod tables;
+
+pub use cache::AgentCache;
+pub use tables::{attack_tools, raw_http_clients, AttackTool, RawHttpClient, ToolKind};
 
 /// How many leading bytes of a user agent are examined; longer agents are truncated (real ones are
 /// under 400 bytes; CloudTrail itself truncates them).
@@ -136,45 +139,6 @@ impl Os {
     }
 }
 
-/// What an attack-tool match means (column `kind` of `data/useragent-attack-tools.tsv`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ToolKind {
-    /// An attack framework: any use is suspicious.
-    Offensive,
-    /// A penetration-testing distribution (Kali, Parrot, Pentoo) seen in the agent's OS part.
-    PentestOs,
-    /// A dual-use posture scanner also run by defenders (ScoutSuite, Prowler): report at lower severity.
-    Audit,
-    /// Adversary emulation (Stratus Red Team): real attack behaviour, usually authorised.
-    Simulation,
-    /// A leaked-key validator (TruffleHog).
-    CredentialCheck,
-}
-
-impl ToolKind {
-    /// The data file's spelling: `offensive`, `pentest-os`, `audit`, `simulation`, `credential-check`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ToolKind::Offensive => "offensive",
-            ToolKind::PentestOs => "pentest-os",
-            ToolKind::Audit => "audit",
-            ToolKind::Simulation => "simulation",
-            ToolKind::CredentialCheck => "credential-check",
-        }
-    }
-
-    fn parse(s: &str) -> Option<ToolKind> {
-        Some(match s {
-            "offensive" => ToolKind::Offensive,
-            "pentest-os" => ToolKind::PentestOs,
-            "audit" => ToolKind::Audit,
-            "simulation" => ToolKind::Simulation,
-            "credential-check" => ToolKind::CredentialCheck,
-            _ => return None,
-        })
-    }
-}
-
 /// A parsed user agent (no allocation; borrows nothing beyond `'static` tables).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UserAgent {
@@ -190,82 +154,6 @@ pub struct UserAgent {
     pub attack_kind: Option<ToolKind>,
     /// The raw HTTP client when `family` is [`Family::RawHttp`] (`"curl"`, `"python-requests"`).
     pub raw_http_client: Option<&'static str>,
-}
-
-/// One row of `data/useragent-attack-tools.tsv`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttackTool {
-    /// Lower-case substring matched case-insensitively.
-    pub pattern: &'static str,
-    /// Tool or distribution name.
-    pub tool: &'static str,
-    /// What kind of tool it is.
-    pub kind: ToolKind,
-    /// Where the marker is documented.
-    pub reference: &'static str,
-}
-
-/// One row of `data/useragent-raw-http.tsv`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawHttpClient {
-    /// Lower-case substring matched case-insensitively.
-    pub pattern: &'static str,
-    /// Client name.
-    pub client: &'static str,
-    /// Where the default agent is documented.
-    pub reference: &'static str,
-}
-
-const ATTACK_TOOLS_TSV: &str = include_str!("../../../data/useragent-attack-tools.tsv");
-const RAW_HTTP_TSV: &str = include_str!("../../../data/useragent-raw-http.tsv");
-
-struct Tables {
-    attack: Vec<AttackTool>,
-    raw: Vec<RawHttpClient>,
-}
-
-fn rows(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| l.split('\t').collect())
-}
-
-fn tables() -> &'static Tables {
-    static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| Tables {
-        // Malformed rows are skipped here and rejected by the data-file test.
-        attack: rows(ATTACK_TOOLS_TSV)
-            .filter_map(|c| match c.as_slice() {
-                [pattern, tool, kind, reference] => Some(AttackTool {
-                    pattern,
-                    tool,
-                    kind: ToolKind::parse(kind)?,
-                    reference,
-                }),
-                _ => None,
-            })
-            .collect(),
-        raw: rows(RAW_HTTP_TSV)
-            .filter_map(|c| match c.as_slice() {
-                [pattern, client, reference] => Some(RawHttpClient {
-                    pattern,
-                    client,
-                    reference,
-                }),
-                _ => None,
-            })
-            .collect(),
-    })
-}
-
-/// The embedded attack-tool table, in matching order.
-pub fn attack_tools() -> &'static [AttackTool] {
-    &tables().attack
-}
-
-/// The embedded raw-HTTP-client table, in matching order.
-pub fn raw_http_clients() -> &'static [RawHttpClient] {
-    &tables().raw
 }
 
 /// SDK tokens (lower case); the earliest one in the agent decides the family.
@@ -285,73 +173,6 @@ const SDK_TOKENS: &[(&str, Family)] = &[
     ("aws-sdk-rust/", Family::AwsSdkRust),
     ("aws-sdk-cpp/", Family::AwsSdkCpp),
 ];
-
-/// Distinct agents remembered by an [`AgentCache`] before it starts over.
-const CACHE_CAP: usize = 8192;
-
-/// An agent in the front table, and what it parses to.
-type Recent = (Arc<str>, UserAgent);
-
-/// Slots of an [`AgentCache`]'s front (a power of two).
-const RECENT: usize = 256;
-
-/// [`UserAgent::parse`], memoised per distinct agent (bounded: starts over when full). Parsing is
-/// pure, so this changes nothing but the cost: the same few agents repeat millions of times.
-///
-/// In front of the map, a direct-mapped table finds an agent by its length and a few of its
-/// bytes, then compares it whole: most events cost that instead of hashing a 100–300-byte string.
-/// Agents that share a slot only miss it (then the map answers), so crafted ones cannot slow it.
-pub struct AgentCache {
-    recent: Box<[Option<Recent>]>,
-    map: HashMap<Arc<str>, UserAgent, foldhash::fast::RandomState>,
-}
-
-impl Default for AgentCache {
-    fn default() -> Self {
-        AgentCache {
-            recent: vec![None; RECENT].into(),
-            map: HashMap::default(),
-        }
-    }
-}
-
-impl AgentCache {
-    /// The parsed agent.
-    pub fn parse(&mut self, ua: &str) -> UserAgent {
-        let slot = &mut self.recent[recent_slot(ua)];
-        if let Some((k, p)) = slot {
-            if **k == *ua {
-                return *p;
-            }
-        }
-        if let Some((k, p)) = self.map.get_key_value(ua) {
-            *slot = Some((k.clone(), *p));
-            return *p;
-        }
-        if self.map.len() >= CACHE_CAP {
-            self.map.clear();
-        }
-        let p = UserAgent::parse(ua);
-        let k: Arc<str> = ua.into();
-        self.map.insert(k.clone(), p);
-        *slot = Some((k, p));
-        p
-    }
-}
-
-/// An agent's slot in [`AgentCache::recent`]: from its length and its first and last 8 bytes.
-fn recent_slot(ua: &str) -> usize {
-    let b = ua.as_bytes();
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        let part = b.get(at..).unwrap_or_default();
-        let n = part.len().min(8);
-        w[..n].copy_from_slice(&part[..n]);
-        u64::from_le_bytes(w)
-    };
-    let mixed = word(0) ^ word(b.len().saturating_sub(8)).rotate_left(23) ^ b.len() as u64;
-    (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % RECENT
-}
 
 impl UserAgent {
     /// Parse a CloudTrail `userAgent` (missing agents are passed as `""`).

@@ -493,8 +493,8 @@ fn issue7_records_must_be_objects_not_positional_arrays() {
     );
 }
 
-/// Keeps record text, as `enrich` does.
-struct WithText(Vec<Event>);
+/// Keeps record text, as `enrich` does (also the enrich stage's tests' decoder).
+pub(crate) struct WithText(pub(crate) Vec<Event>);
 
 impl Sink for WithText {
     fn event(&mut self, event: Box<Event>) {

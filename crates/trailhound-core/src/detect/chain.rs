@@ -30,6 +30,7 @@ use super::common::{
 };
 use super::suspects::{ParentRef, Suspect, Suspects};
 use crate::address::AddressBook;
+use crate::config::ChainAllow;
 use crate::event::{role_name, Detail, Event, IdentityType};
 use crate::finding::{stable_id, Evidence, Finding, Severity, SourceContext};
 use crate::keyed::Keyed;
@@ -58,48 +59,6 @@ pub const RECUR_MIN: u32 = 4;
 pub const RECUR_HOURS: usize = 3;
 /// Actions whose occurrences are counted per path (to tell the routine from the new).
 const MAX_ROUTINE: usize = 200;
-
-/// A `[[chains.allow]]` entry: a chain path that is normal operation (reported at low severity).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ChainAllow {
-    /// Origin kind the entry applies to (`iam_user`, `root`, `ec2_instance`, `saml_federation`,
-    /// `web_identity_federation`, `aws_service`, `unknown`); `None` for any.
-    pub origin: Option<String>,
-    /// The roles of the path, in order, as ARN patterns (`*` matches any run of characters, e.g.
-    /// `arn:aws:iam::*:role/ci-deploy`). The path must have exactly this many role hops.
-    pub roles: Vec<String>,
-    /// Why it is normal (shown in the finding).
-    pub reason: String,
-}
-
-impl ChainAllow {
-    /// True when the entry covers a path of `roles` from an origin of `kind`.
-    pub fn matches(&self, kind: OriginKind, roles: &[&str]) -> bool {
-        self.origin.as_deref().is_none_or(|o| o == kind.as_str())
-            && self.roles.len() == roles.len()
-            && self.roles.iter().zip(roles).all(|(p, r)| glob(p, r))
-    }
-}
-
-/// `*`-only glob, case-sensitive (ARNs are).
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let tail: Vec<&str> = parts.collect();
-    let Some((last, middle)) = tail.split_last() else {
-        return rest.is_empty();
-    };
-    for p in middle {
-        match rest.find(p) {
-            Some(i) => rest = &rest[i + p.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
 
 /// How an occurrence is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -245,7 +204,10 @@ impl RoleChaining {
         }
         let roles: Vec<&str> = s.roles().collect();
         let sig = signature(s, &roles);
-        let allowed = self.allow.iter().find(|a| a.matches(s.origin.kind, &roles));
+        let allowed = self
+            .allow
+            .iter()
+            .find(|a| a.matches(s.origin.kind.as_str(), &roles));
         let (seen, _) = self.paths.upsert(sig.clone(), now, PathSeen::default);
         let today = day(now);
         let learned = seen.days.iter().filter(|d| **d < today).count() >= LEARN_DAYS;

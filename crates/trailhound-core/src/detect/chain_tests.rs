@@ -1,5 +1,6 @@
 //! `RoleChaining` tests (issue 4): real-shaped STS records (testkit), explicit times, expected findings.
 use super::*;
+use crate::config::glob;
 use crate::detect::testkit::{aws_account, call, issue, record, role, user, web_identity, Engine};
 use crate::finding::Finding;
 
@@ -384,9 +385,9 @@ fn the_allow_list_needs_the_same_origin_and_length() {
     };
     let two = [arn(A, "a"), arn(B, "b")];
     let two: Vec<&str> = two.iter().map(String::as_str).collect();
-    assert!(a.matches(OriginKind::IamUser, &two));
-    assert!(!a.matches(OriginKind::Ec2Instance, &two));
-    assert!(!a.matches(OriginKind::IamUser, &two[..1]));
+    assert!(a.matches(OriginKind::IamUser.as_str(), &two));
+    assert!(!a.matches(OriginKind::Ec2Instance.as_str(), &two));
+    assert!(!a.matches(OriginKind::IamUser.as_str(), &two[..1]));
     assert!(glob(
         "arn:aws:iam::*:role/ci-*",
         "arn:aws:iam::1:role/ci-deploy"

@@ -16,13 +16,13 @@ mod suspects;
 pub(crate) mod testkit;
 mod useragent;
 
-pub use chain::{glob, ChainAllow, LEARN_DAYS, ROLE_CHAINING};
+pub use chain::{LEARN_DAYS, ROLE_CHAINING};
 pub use ssrf::{aws_agent, MIN_CALLS, MIN_SPAN, ROLLOUT, SSRF};
 pub use useragent::ATTACK_TOOL;
 
 use crate::address::AddressBook;
 use crate::catalog::Catalog;
-use crate::config::Settings;
+use crate::config::{ChainAllow, Settings};
 use crate::event::{Detail, Event};
 use crate::finding::{Finding, Severity};
 use crate::track::{Observation, Tracker, Verdict, Why};

@@ -144,7 +144,7 @@ impl Engine {
     }
 
     /// With a chain allow-list.
-    pub(crate) fn with_allow(allow: Vec<crate::detect::ChainAllow>) -> Self {
+    pub(crate) fn with_allow(allow: Vec<crate::config::ChainAllow>) -> Self {
         let settings = Settings::default();
         Engine {
             tracker: Tracker::new(&settings),

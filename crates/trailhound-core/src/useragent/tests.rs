@@ -1,5 +1,6 @@
 //! Tests for `useragent`: real agents from the public datasets (`/work/shared/datasets`), agents quoted
 //! by the sources cited in `data/useragent-attack-tools.tsv`, and a sweep over every distinct agent.
+use super::tables::{rows, ATTACK_TOOLS_TSV, RAW_HTTP_TSV};
 use super::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
