@@ -414,12 +414,38 @@ fn issue_13_presigned_downloads_from_elsewhere_are_not_judged_and_never_lock() {
     ));
 }
 
-fn associate_unresolved(time: &str) -> Event {
-    // As an Auto Scaling instance does it at boot, with its own credentials: the response has only
-    // the association id.
+/// A call by the instance itself with its own key `ASIAKEY1` (as an Auto Scaling instance takes a
+/// pooled Elastic IP at boot, or runs SSM on itself).
+#[allow(clippy::too_many_arguments)]
+fn own_call(
+    time: &str,
+    source: &str,
+    name: &str,
+    ip: &str,
+    ua: &str,
+    request: &str,
+    response: &str,
+    id: &str,
+) -> Event {
     event(&format!(
-        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{INSTANCE}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/web/{INSTANCE}","accountId":"{ACCOUNT}","accessKeyId":"ASIAKEY1","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:role/web","accountId":"{ACCOUNT}","userName":"web"}},"attributes":{{"creationDate":"2023-07-10T11:55:22Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"{time}","eventSource":"ec2.amazonaws.com","eventName":"AssociateAddress","awsRegion":"us-east-1","sourceIPAddress":"{V4_AUTO}","userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.164.amzn2023.x86_64 exe/x86_64.amzn.2023","requestParameters":{{"allocationId":"eipalloc-0pool1","instanceId":"{INSTANCE}","allowReassociation":true}},"responseElements":{{"requestId":"a","_return":true,"associationId":"eipassoc-0abc"}},"requestID":"a","eventID":"assoc-{time}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management"}}"#
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{INSTANCE}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/web/{INSTANCE}","accountId":"{ACCOUNT}","accessKeyId":"ASIAKEY1","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:role/web","accountId":"{ACCOUNT}","userName":"web"}},"attributes":{{"creationDate":"2023-07-10T11:55:22Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"{time}","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"{ua}","requestParameters":{request},"responseElements":{response},"requestID":"a","eventID":"{id}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management"}}"#
     ))
+}
+
+fn associate_unresolved(time: &str) -> Event {
+    // The response has only the association id.
+    own_call(
+        time,
+        "ec2",
+        "AssociateAddress",
+        V4_AUTO,
+        "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.164.amzn2023.x86_64 exe/x86_64.amzn.2023",
+        &format!(
+            r#"{{"allocationId":"eipalloc-0pool1","instanceId":"{INSTANCE}","allowReassociation":true}}"#
+        ),
+        r#"{"requestId":"a","_return":true,"associationId":"eipassoc-0abc"}"#,
+        &format!("assoc-{time}"),
+    )
 }
 
 /// Issue 13, behaviour 4: an unresolved association change is a handover; the old address
@@ -537,9 +563,16 @@ fn issue_13_stop_start_releases_both_locks() {
 fn issue_13_an_instance_managing_itself_is_not_an_operator() {
     let mut r = Run::new();
     r.verdict(assume("2023-07-10T11:55:22Z", "ASIAKEY1"));
-    let own = event(&format!(
-        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{INSTANCE}","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/web/{INSTANCE}","accountId":"{ACCOUNT}","accessKeyId":"ASIAKEY1","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::{ACCOUNT}:role/web","accountId":"{ACCOUNT}","userName":"web"}},"attributes":{{"creationDate":"2023-07-10T11:55:22Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"2023-07-10T11:56:00Z","eventSource":"ssm.amazonaws.com","eventName":"SendCommand","awsRegion":"us-east-1","sourceIPAddress":"{V4_AUTO}","userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79 exe/x86_64.amzn.2023","requestParameters":{{"instanceIds":["{INSTANCE}"],"documentName":"AWS-RunShellScript"}},"responseElements":null,"requestID":"q","eventID":"self-ssm","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{ACCOUNT}","eventCategory":"Management"}}"#
-    ));
+    let own = own_call(
+        "2023-07-10T11:56:00Z",
+        "ssm",
+        "SendCommand",
+        V4_AUTO,
+        "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79 exe/x86_64.amzn.2023",
+        &format!(r#"{{"instanceIds":["{INSTANCE}"],"documentName":"AWS-RunShellScript"}}"#),
+        "null",
+        "self-ssm",
+    );
     assert_eq!(r.verdict(own), Some(Verdict::Locked));
     assert_eq!(
         r.verdict(call("2023-07-10T11:57:00Z", "ASIAKEY1", V4_AUTO, "")),
