@@ -232,6 +232,13 @@ impl Instance {
         });
     }
 
+    /// Is `ip` one of the expected addresses, locks included (no allocation, unlike [`Self::expected`])?
+    pub fn expects(&self, ip: IpAddr) -> bool {
+        self.addrs.iter().any(|l| l.ip == ip)
+            || self.lock.as_ref().is_some_and(|l| l.ip == ip)
+            || self.lock6.as_ref().is_some_and(|l| l.ip == ip)
+    }
+
     /// The expected addresses, locks included, sorted.
     pub fn expected(&self) -> Vec<Learned> {
         let mut v = self.addrs.clone();

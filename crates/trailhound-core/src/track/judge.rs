@@ -128,7 +128,7 @@ impl Tracker {
         let Some(inst) = self.instances.peek(instance, now) else {
             return false;
         };
-        inst.expected().iter().any(|l| l.ip == ip)
+        inst.expects(ip)
             || self
                 .owner_of(ip, now)
                 .is_some_and(|o| o.account == inst.account && o.how != How::FirstUse)
