@@ -48,6 +48,15 @@ pub struct InputArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Keep the engine's state in this directory: go on from where the last run stopped (instances,
+    /// lineage, learned paths and clients, held events, inputs already read, findings already
+    /// reported) and save it at the end. Findings are then reported once, and again only as
+    /// updates (`status`).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// With --state: forget the saved state and start over.
+    #[arg(long, requires = "state")]
+    pub state_reset: bool,
 }
 
 /// Files larger than this are streamed on the main thread instead of decoded whole by a worker.
@@ -64,21 +73,59 @@ pub fn prepare(args: &InputArgs) -> Result<(Settings, Ranges)> {
 
 /// A new engine that prints the first skips on stderr.
 pub fn engine(settings: Settings, ranges: Ranges) -> Engine {
+    Engine::new(settings, ranges, print_skips())
+}
+
+/// An engine that goes on from a saved state (`raw`: for `enrich`), printing the first skips.
+pub fn restore(settings: Settings, ranges: Ranges, raw: bool, state: &[u8]) -> Result<Engine> {
+    Engine::restore(settings, ranges, print_skips(), raw, state)
+        .context("cannot go on from the state")
+}
+
+/// Prints the first [`MAX_SKIP_MESSAGES`] skips on stderr, then only counts them.
+fn print_skips() -> Box<dyn FnMut(&Skip) + Send> {
     let printed = Arc::new(AtomicU64::new(0));
-    let on_skip = Box::new(move |s: &Skip| {
+    Box::new(move |s: &Skip| {
         let n = printed.fetch_add(1, Ordering::Relaxed);
         if n < MAX_SKIP_MESSAGES {
             eprintln!("trailhound: skipped {s}");
         } else if n == MAX_SKIP_MESSAGES {
             eprintln!("trailhound: more skips are only counted (see the summary)");
         }
-    });
-    Engine::new(settings, ranges, on_skip)
+    })
 }
 
 /// Feeds every input named by `args` to `engine`, with a progress bar on a terminal.
 pub fn run(engine: &mut Engine, args: &InputArgs) {
-    let (inputs, walk_errors) = input::discover(&args.paths);
+    run_unread(engine, args, None);
+}
+
+/// [`run`], without the files an earlier run read (`read`: their [`crate::state::file_key`]s);
+/// returns the keys of the files this run read and how many it left out.
+pub fn run_unread(
+    engine: &mut Engine,
+    args: &InputArgs,
+    read: Option<&std::collections::HashSet<String>>,
+) -> (Vec<String>, u64) {
+    let (mut inputs, walk_errors) = input::discover(&args.paths);
+    let mut keys = Vec::new();
+    let mut left_out = 0;
+    if let Some(read) = read {
+        inputs.retain(|i| match &i.origin {
+            Origin::File(p) => match crate::state::file_key(p) {
+                Some(k) if read.contains(&k) => {
+                    left_out += 1;
+                    false
+                }
+                Some(k) => {
+                    keys.push(k);
+                    true
+                }
+                None => true,
+            },
+            Origin::Stdin => true,
+        });
+    }
     for (path, err) in walk_errors {
         engine.skipped_input(Skip {
             input: path.display().to_string().into(),
@@ -90,6 +137,7 @@ pub fn run(engine: &mut Engine, args: &InputArgs) {
     let progress = progress_bar(args, inputs.len() as u64);
     feed(engine, &inputs, &progress, threads(args));
     progress.finish_and_clear();
+    (keys, left_out)
 }
 
 /// What a worker made of one input.

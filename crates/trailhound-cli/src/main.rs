@@ -36,6 +36,7 @@ mod cmd;
 mod drive;
 mod ordered;
 mod sink;
+mod state;
 
 /// Find stolen and misused AWS workload credentials in CloudTrail.
 #[derive(Parser, Debug)]

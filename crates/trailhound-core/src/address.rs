@@ -65,29 +65,31 @@ pub fn is_aws_internal(ip: IpAddr) -> bool {
 }
 
 /// Everything known about one address from published ranges and configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IpContext {
     /// The address.
     pub ip: String,
     /// Private / VPC space.
     pub private: bool,
     /// Provider id (`aws`, `gcp`, `azure`, …) whose published ranges contain it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub provider: Option<crate::state::serde_util::Name>,
     /// Provider name for people.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_name: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub provider_name: Option<crate::state::serde_util::Name>,
     /// The published prefix.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
     /// Region of the range.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// AWS services of the range (`EC2`, `AMAZON`, …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
     /// Trusted-range label from the configuration.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted: Option<String>,
 }
 

@@ -13,7 +13,9 @@ use compact_str::CompactString;
 use crate::time::EventTime;
 
 /// `userIdentity.type`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum IdentityType {
     /// `AssumedRole`: temporary credentials of a role session.
     AssumedRole,
@@ -55,7 +57,9 @@ impl IdentityType {
 }
 
 /// How instance credentials were delivered by the metadata service (`sessionContext.ec2RoleDelivery`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Delivery {
     /// `"1.0"`: IMDSv1, readable by a plain GET, which is what SSRF steals.
     ImdsV1,
@@ -86,7 +90,7 @@ impl Delivery {
 }
 
 /// Who made the call.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     /// `userIdentity.type`.
     pub kind: IdentityType,
@@ -107,7 +111,7 @@ pub struct Identity {
 }
 
 /// Credentials handed out by STS (`AssumeRole*`, `GetSessionToken`, `GetFederationToken`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Issued {
     /// `requestParameters.roleArn`, when a role was assumed.
     pub role_arn: Option<CompactString>,
@@ -122,7 +126,7 @@ pub struct Issued {
 }
 
 /// Address facts an EC2 API call establishes (SPEC §2.1: addresses CloudTrail shows being given).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NetFact {
     /// An instance was launched with these interfaces and addresses (`RunInstances` response).
     Launched {
@@ -195,7 +199,7 @@ pub enum NetFact {
 }
 
 /// Event-specific facts extracted at decode time (rare events only, so the common case is `None`).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Detail {
     /// Nothing beyond the common fields.
     #[default]
@@ -210,7 +214,7 @@ pub enum Detail {
 }
 
 /// One decoded CloudTrail event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// `eventTime` (or `@timestamp`).
     pub time: EventTime,
@@ -260,6 +264,21 @@ pub struct RawText {
     text: Arc<String>,
     start: u32,
     end: u32,
+}
+
+/// Written as its text; read back as a copy of its own.
+impl serde::Serialize for RawText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RawText::new(&text)
+            .ok_or_else(|| serde::de::Error::custom("a record text that is not a JSON object"))
+    }
 }
 
 impl RawText {

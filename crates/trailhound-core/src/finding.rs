@@ -11,7 +11,9 @@ use crate::event::Event;
 use crate::time::EventTime;
 
 /// How bad.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth a look.
@@ -49,7 +51,9 @@ impl Severity {
 }
 
 /// How sure trailhound is that the finding is what it says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Weak evidence.
@@ -61,18 +65,19 @@ pub enum Confidence {
 }
 
 /// An expected address of the instance, shown as evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ExpectedAddress {
     /// Address.
     pub ip: String,
     /// How it became expected.
-    pub how: &'static str,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub how: crate::state::serde_util::Name,
     /// Since when.
     pub since: String,
 }
 
 /// What to do.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Remediation {
     /// One line.
     pub summary: String,
@@ -82,18 +87,33 @@ pub struct Remediation {
     pub commands: Vec<String>,
     /// For stolen role credentials: the inline policy that revokes sessions issued before the
     /// given time (Deny `*` with `DateLessThan aws:TokenIssueTime`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_policy: Option<serde_json::Value>,
 }
 
+/// Whether a run reports a finding for the first time (`--state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not reported before.
+    New,
+    /// Reported before; more evidence since (same `id`, `last_seen` and `event_count` grown).
+    Updated,
+}
+
 /// One finding (SPEC §4).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Finding {
     /// Stable id: a hash of the type and what the finding is about (never random).
     pub id: String,
+    /// With durable state (`--state`): whether this run reports the finding for the first time
+    /// or reports more evidence for one reported before (same `id`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
     /// Finding type, e.g. `InstanceCredentialExfiltration.OutsideAWS`.
     #[serde(rename = "type")]
-    pub finding_type: &'static str,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub finding_type: crate::state::serde_util::Name,
     /// Severity.
     pub severity: Severity,
     /// Confidence.
@@ -107,7 +127,7 @@ pub struct Finding {
     /// The caller's ARN.
     pub principal_arn: String,
     /// The role behind the session.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     /// The credential used.
     pub access_key_id: String,
@@ -116,11 +136,12 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_key_ids: Vec<String>,
     /// The instance the credential was issued to, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
     /// `IMDSv1` / `IMDSv2`, for instance credentials.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential_delivery: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub credential_delivery: Option<crate::state::serde_util::Name>,
     /// Source address of the evidence.
     pub source_ip: String,
     /// What the address is.
@@ -140,68 +161,71 @@ pub struct Finding {
     /// Distinct actions (`service:EventName`) of the evidence.
     pub actions: Vec<String>,
     /// MITRE ATT&CK technique ids.
-    pub mitre: Vec<&'static str>,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub mitre: Vec<crate::state::serde_util::Name>,
     /// What happened and why it is suspicious, in plain words.
     pub explanation: String,
     /// The instance's expected addresses at the time (exfiltration findings).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_addresses: Vec<ExpectedAddress>,
     /// What to do.
     pub remediation: Remediation,
     /// Enrichment of the evidence actions (access level, MITRE, risks), filled in by the pipeline.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence_enrichment: Vec<crate::enrich::ActionFacts>,
     /// Where the session behind the evidence began (role chains and what they did next).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<ChainOrigin>,
     /// Every credential issuance from the origin to the session behind the evidence, first first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainHop>,
     /// The finding this one follows from (the exfiltration, chain or attack tool the session descends
     /// from), when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_finding_id: Option<String>,
 }
 
 /// Where a chain of sessions began (SPEC §2.2: an IAM user's long-term key, an EC2 instance, a
 /// SAML/OIDC federation, an AWS service).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainOrigin {
     /// `iam_user`, `root`, `ec2_instance`, `saml_federation`, `web_identity_federation`,
     /// `aws_service` or `unknown` (a session that began before the input).
-    pub kind: &'static str,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub kind: crate::state::serde_util::Name,
     /// Who: the user ARN, the instance id, the federated role, the service, or the caller ARN.
     pub principal: String,
     /// The role of an origin that is itself a role session (instance, service, unknown).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     /// The origin's own credential (`AKIA…` key, instance key), when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
     /// The instance, for instance credentials.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
     /// The origin's account.
     pub account_id: String,
     /// Where the chain began: the source address of the first issuance.
     pub source_ip: String,
     /// `sourceIdentity` set on the chain (the person behind it), when present.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
 }
 
 /// One credential issuance on a chain (`AssumeRole*`, `GetSessionToken`, `GetFederationToken`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainHop {
     /// The STS call, e.g. `AssumeRole`.
-    pub via: &'static str,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub via: crate::state::serde_util::Name,
     /// The role assumed (none for `GetSessionToken` / `GetFederationToken`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     /// The account of the role (or of the caller, for session tokens).
     pub account_id: String,
     /// `roleSessionName`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
     /// When.
     pub time: String,
@@ -210,31 +234,31 @@ pub struct ChainHop {
     /// The caller's user agent.
     pub user_agent: String,
     /// The credential the call used (none for federation).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_access_key_id: Option<String>,
     /// The credential it issued.
     pub access_key_id: String,
     /// `sourceIdentity` of the call, when present.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
     /// The call's event ids (a cross-account call is logged in both accounts).
     pub event_ids: Vec<String>,
 }
 
 /// Source-address context of a finding: ranges, configuration, and what CloudTrail showed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SourceContext {
     /// Ranges and trusted labels.
     #[serde(flatten)]
     pub ip: IpContext,
     /// `vpcEndpointId` of the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint_id: Option<String>,
     /// `vpcEndpointAccountId` of the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint_account_id: Option<String>,
     /// The organisation account CloudTrail shows owning the address (or endpoint).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_account: Option<String>,
     /// One line for people, e.g. "outside AWS (Google Cloud us-central1)".
     pub summary: String,
@@ -244,7 +268,7 @@ pub struct SourceContext {
 pub const MAX_EVIDENCE: usize = 1000;
 
 /// Accumulates the evidence of one finding as events arrive.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// First evidence time.
     pub first: EventTime,
@@ -319,9 +343,12 @@ pub fn stable_id(parts: &[&str]) -> String {
 
 /// Sorts findings into the defined output order: first evidence, type, id.
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (&a.first_seen, a.finding_type, &a.id).cmp(&(&b.first_seen, b.finding_type, &b.id))
-    });
+    findings.sort_by(order);
+}
+
+/// The defined output order: first evidence, type, id.
+pub fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.first_seen, a.finding_type, &a.id).cmp(&(&b.first_seen, b.finding_type, &b.id))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use crate::time::EventTime;
 
 struct Entry<V> {
@@ -16,7 +18,7 @@ struct Entry<V> {
 }
 
 /// Counts of entries removed, by cause.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Evictions {
     /// Idle longer than the TTL.
     pub expired: u64,
@@ -177,6 +179,80 @@ impl<K: Hash + Eq, V> Keyed<K, V> {
         let before = self.map.len();
         self.map.retain(|_, e| e.touched > cutoff);
         self.evictions.capped += (before - self.map.len()) as u64;
+    }
+}
+
+/// How a map is written to the state: its limits, its sweep clock, and its entries in key order
+/// (so the same state always gives the same bytes).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored<K, V> {
+    ttl: i64,
+    cap: usize,
+    last_sweep: EventTime,
+    evictions: Evictions,
+    entries: Vec<(K, EventTime, V)>,
+}
+
+impl<K: Serialize + Ord, V: Serialize> Serialize for Keyed<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&K, EventTime, &V)> = self
+            .map
+            .iter()
+            .map(|(k, e)| (k, e.touched, &e.value))
+            .collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Stored {
+            ttl: self.ttl,
+            cap: self.cap,
+            last_sweep: self.last_sweep,
+            evictions: self.evictions,
+            entries,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, K, V> Deserialize<'de> for Keyed<K, V>
+where
+    K: Deserialize<'de> + Hash + Eq,
+    V: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: Stored<K, V> = Stored::deserialize(d)?;
+        let mut map = HashMap::with_capacity_and_hasher(s.entries.len(), Default::default());
+        map.extend(
+            s.entries
+                .into_iter()
+                .map(|(k, touched, value)| (k, Entry { value, touched })),
+        );
+        Ok(Keyed {
+            map,
+            ttl: s.ttl,
+            cap: s.cap.max(1),
+            last_sweep: s.last_sweep,
+            evictions: s.evictions,
+        })
+    }
+}
+
+impl<K: Clone + Hash + Eq, V: Clone> Clone for Keyed<K, V> {
+    fn clone(&self) -> Self {
+        Keyed {
+            map: self
+                .map
+                .iter()
+                .map(|(k, e)| {
+                    (
+                        k.clone(),
+                        Entry {
+                            value: e.value.clone(),
+                            touched: e.touched,
+                        },
+                    )
+                })
+                .collect(),
+            ..*self
+        }
     }
 }
 

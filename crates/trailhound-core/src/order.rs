@@ -14,7 +14,7 @@ use crate::event::Event;
 use crate::time::EventTime;
 
 /// Counters of the order stage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderStats {
     /// Events dropped because their `eventID` was already seen.
     pub duplicates: u64,
@@ -26,6 +26,7 @@ pub struct OrderStats {
 
 /// A held event with its `eventID` as [`id_key`] gives it (a UUID's value, which orders as its
 /// text does). Only a tie falls back to comparing text.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Held {
     id: u128,
     event: Box<Event>,
@@ -48,6 +49,7 @@ impl Held {
 pub const MAX_IDS: usize = 20_000_000;
 
 /// The reorder window.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Reorder {
     window: i64,
     horizon: i64,
@@ -58,6 +60,7 @@ pub struct Reorder {
     held_len: usize,
     newest: Option<EventTime>,
     released: Option<EventTime>,
+    #[serde(skip)]
     seen: HashSet<u128, IdHash>,
     seen_order: VecDeque<(EventTime, u128)>,
     stats: OrderStats,
@@ -78,6 +81,12 @@ impl Reorder {
             seen_order: VecDeque::new(),
             stats: OrderStats::default(),
         }
+    }
+
+    /// After loading a saved window: rebuilds the id set from the remembered ids.
+    pub fn after_load(&mut self) {
+        self.seen = HashSet::with_capacity_and_hasher(self.seen_order.len(), IdHash::default());
+        self.seen.extend(self.seen_order.iter().map(|(_, id)| *id));
     }
 
     /// Takes one event; calls `out` with every event that leaves the window, in order.
@@ -111,6 +120,16 @@ impl Reorder {
     /// Releases everything still held (end of input).
     pub fn finish(&mut self, out: &mut impl FnMut(Box<Event>)) {
         self.release(EventTime(i64::MAX), out);
+    }
+
+    /// Events held now.
+    pub fn held(&self) -> usize {
+        self.held_len
+    }
+
+    /// The newest event time seen (the stream's event-time watermark).
+    pub fn newest(&self) -> Option<EventTime> {
+        self.newest
     }
 
     /// Counters so far.

@@ -16,6 +16,7 @@ use crate::event::Event;
 use crate::finding::{self, Finding};
 use crate::order::Reorder;
 use crate::ranges::Ranges;
+use crate::state::{self, Shape, StateError};
 use crate::summary::Summary;
 use crate::track::Tracker;
 use crate::useragent::{AgentCache, UserAgent};
@@ -201,9 +202,83 @@ impl Engine {
         }
     }
 
+    /// What was learned so far about the instances `Settings::explain` names.
+    pub fn explanations(&self) -> Vec<crate::track::Explanation> {
+        self.stages.tracker.explanations()
+    }
+
+    /// The newest event time read so far (the stream's watermark), if any.
+    pub fn watermark(&self) -> Option<crate::time::EventTime> {
+        self.reorder.newest()
+    }
+
+    /// Events read but not processed yet: those in the reorder window, and the one the stages
+    /// hold back.
+    pub fn held_events(&self) -> u64 {
+        self.reorder.held() as u64 + u64::from(self.stages.next.is_some())
+    }
+
     /// Bytes of tracked state now (see [`crate::track::Tracker::state_bytes`]).
     pub fn state_bytes(&self) -> crate::track::StateBytes {
         self.stages.tracker.state_bytes()
+    }
+
+    /// An engine that goes on from a state [`Engine::save_state`] wrote, with this run's settings
+    /// (which must give the state's [`Shape`]: same window, TTL and cap; `raw` for `enrich`).
+    pub fn restore(
+        settings: Settings,
+        ranges: Ranges,
+        on_skip: Box<dyn FnMut(&Skip) + Send>,
+        raw: bool,
+        bytes: &[u8],
+    ) -> Result<Self, StateError> {
+        let loaded = state::load(bytes, &Shape::of(&settings, raw))?;
+        let mut engine = Engine::new(settings, ranges, on_skip);
+        let state::Loaded {
+            mut reorder,
+            next,
+            mut tracker,
+            mut detectors,
+        } = loaded;
+        reorder.after_load();
+        tracker.configure(&engine.settings);
+        detectors.configure(&engine.settings);
+        engine.reorder = reorder;
+        engine.stages.next = next;
+        engine.stages.tracker = tracker;
+        engine.stages.detectors = detectors;
+        Ok(engine)
+    }
+
+    /// The engine's state, to go on from in a later run ([`Engine::restore`]): everything that
+    /// changes findings, nothing of the run's configuration. Call it after [`Engine::checkpoint`],
+    /// not per event: it writes the whole state.
+    pub fn save_state(&self) -> Result<Vec<u8>, String> {
+        let shape = Shape::of(&self.settings, self.wants_raw());
+        state::save(
+            &shape,
+            &state::Saved {
+                reorder: &self.reorder,
+                next: &self.stages.next,
+                tracker: &self.stages.tracker,
+                detectors: &self.stages.detectors,
+            },
+        )
+    }
+
+    /// The findings so far of a stream that goes on, and the run's summary, without ending it:
+    /// events still in the reorder window stay there (they are processed after the next input),
+    /// and role chains still waiting for their judgement are left out (see
+    /// [`crate::detect::SETTLE`]). What [`Engine::finish`] would report of the same stream later
+    /// is a superset, finding by finding (same `id`, more evidence).
+    pub fn checkpoint(&mut self) -> (Vec<Finding>, Summary) {
+        if let Some(e) = &mut self.stages.enrich {
+            if e.error.is_none() {
+                e.error = e.out.flush().err();
+            }
+        }
+        let (findings, detected) = self.stages.detectors.preview();
+        self.report(findings, detected)
     }
 
     /// Ends the run: flushes the window and returns the findings in output order, and the summary.
@@ -223,16 +298,28 @@ impl Engine {
             if e.error.is_none() {
                 e.error = e.out.flush().err();
             }
+        }
+        let explanations = self.stages.tracker.explanations();
+        let (findings, detected) = self.stages.detectors.take_findings();
+        let (findings, summary) = self.report(findings, detected);
+        (findings, summary, explanations)
+    }
+
+    /// The findings in output order (suppressions applied, evidence enriched), and the summary.
+    fn report(
+        &mut self,
+        mut findings: Vec<Finding>,
+        detected: crate::detect::DetectStats,
+    ) -> (Vec<Finding>, Summary) {
+        if let Some(e) = &mut self.stages.enrich {
             self.summary.enriched = Some(e.written);
             self.summary.unknown_actions = Some(e.enricher.unknown_actions());
-            if let Some(err) = e.error.take() {
+            if let Some(err) = &e.error {
                 self.summary.enrich_error = Some(err.to_string());
             }
         }
         let order = self.reorder.stats();
         let track = self.stages.tracker.stats();
-        let explanations = self.stages.tracker.explanations();
-        let (mut findings, detected) = self.stages.detectors.finish_counted();
         let before = findings.len();
         findings.retain(|f| !suppressed(f, &self.settings));
         let catalog = crate::catalog::Catalog::builtin();
@@ -240,7 +327,7 @@ impl Engine {
             f.evidence_enrichment = crate::enrich::action_facts(&catalog, &f.actions);
         }
         finding::sort(&mut findings);
-        let mut summary = self.summary;
+        let mut summary = self.summary.clone();
         summary.suppressed = (before - findings.len()) as u64;
         summary.duplicates = order.duplicates;
         summary.late_events = order.late;
@@ -263,7 +350,7 @@ impl Engine {
         for f in &findings {
             summary.finding(f.finding_type, f.severity.as_str());
         }
-        (findings, summary, explanations)
+        (findings, summary)
     }
 }
 

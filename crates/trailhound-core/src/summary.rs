@@ -39,6 +39,9 @@ pub struct Summary {
     /// holder's address), `elastic_ip_handovers` (a new egress after an association change),
     /// `recurring_chain_occurrences` (role chains that recur as normal operation).
     pub accepted: BTreeMap<&'static str, u64>,
+    /// With durable state (`--state`): what the run carried over and what it reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateCounts>,
     /// `enrich`: events written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enriched: Option<u64>,
@@ -48,6 +51,27 @@ pub struct Summary {
     /// `enrich`: the output failed (e.g. a closed pipe) and stopped here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enrich_error: Option<String>,
+}
+
+/// What a run with durable state carried over and reported.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    /// Inputs not read because an earlier run had read them.
+    pub files_already_read: u64,
+    /// Events still in the reorder window, processed by the next run.
+    pub events_held: u64,
+    /// Findings reported for the first time.
+    pub findings_new: u64,
+    /// Findings reported before, with more evidence now.
+    pub findings_updated: u64,
+    /// Findings reported before and unchanged (not written again).
+    pub findings_unchanged: u64,
+    /// Findings of an earlier run whose output was interrupted, written by this one.
+    pub findings_redelivered: u64,
+    /// Bytes of the engine's state saved.
+    pub engine_state_bytes: u64,
+    /// Bytes of the state database on disk.
+    pub store_bytes: u64,
 }
 
 impl Summary {
@@ -117,6 +141,25 @@ impl fmt::Display for Summary {
         )?;
         for (k, v) in &self.findings {
             write!(f, "\n  {k}: {v}")?;
+        }
+        if let Some(st) = &self.state {
+            write!(
+                f,
+                "\nstate:           {} files already read, {} events held for the next run; findings {} new, {} updated, {} unchanged (not written again)",
+                st.files_already_read, st.events_held, st.findings_new, st.findings_updated, st.findings_unchanged
+            )?;
+            if st.findings_redelivered > 0 {
+                write!(
+                    f,
+                    ", {} written again from an interrupted run",
+                    st.findings_redelivered
+                )?;
+            }
+            write!(
+                f,
+                "\n                 saved: engine state {} bytes, store {} bytes on disk",
+                st.engine_state_bytes, st.store_bytes
+            )?;
         }
         if let (Some(n), Some(u)) = (self.enriched, self.unknown_actions) {
             write!(

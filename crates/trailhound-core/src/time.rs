@@ -8,7 +8,19 @@ use std::fmt;
 use chrono::{DateTime, NaiveDateTime};
 
 /// A point in event time (UTC milliseconds since the Unix epoch).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct EventTime(pub i64);
 
 /// One second, minute and hour in event-time milliseconds.
@@ -72,6 +84,17 @@ impl fmt::Display for EventTime {
             write!(f, ".{ms:03}")?;
         }
         f.write_str("Z")
+    }
+}
+
+/// A duration in the form [`parse_duration`] reads (`15m`, `6h`, `90s`).
+pub fn format_duration(ms: i64) -> String {
+    match ms {
+        0 => "0s".to_owned(),
+        _ if ms % HOUR == 0 => format!("{}h", ms / HOUR),
+        _ if ms % MINUTE == 0 => format!("{}m", ms / MINUTE),
+        _ if ms % SECOND == 0 => format!("{}s", ms / SECOND),
+        _ => format!("{ms}ms"),
     }
 }
 

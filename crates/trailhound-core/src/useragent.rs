@@ -30,7 +30,9 @@ pub use tables::{attack_tools, raw_http_clients, AttackTool, RawHttpClient, Tool
 pub const SCAN_LIMIT: usize = 1024;
 
 /// What kind of client a user agent names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Family {
     /// The AWS CLI (`aws-cli/…`).
     AwsCli,

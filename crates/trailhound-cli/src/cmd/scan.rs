@@ -3,15 +3,20 @@
 //! Inputs are driven through the engine by `drive`; this file chooses the output and exit code.
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use trailhound_core::finding::{Finding, Severity};
+use trailhound_core::config::Settings;
+use trailhound_core::finding::{self, Finding, Severity, Status};
+use trailhound_core::ranges::Ranges;
+use trailhound_core::summary::{StateCounts, Summary};
+use trailhound_core::track::Explanation;
 
 use crate::drive::{self, InputArgs};
 use crate::sink;
+use crate::state;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,21 +73,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
         anyhow::bail!("--explain {bad:?}: expected an instance id such as i-0123456789abcdef0");
     }
     settings.explain.clone_from(&args.explain);
-    let mut engine = drive::engine(settings, ranges);
-    drive::run(&mut engine, &args.input);
-    let (findings, summary, explanations) = engine.finish_explained();
-    let written = match &args.output {
-        Some(path) => {
-            let file = File::create(path)
-                .with_context(|| format!("cannot create the output file {}", path.display()))?;
-            write_findings(&mut BufWriter::new(file), args.format, &findings)
+    let (findings, summary, explanations) = match &args.input.state {
+        Some(dir) => {
+            let store = state::Store::open(dir, args.input.state_reset)?;
+            let (findings, summary, explanations) =
+                stateful(&store, settings, ranges, &args.input)?;
+            // Written out only once the state (and this report, in its outbox) is durable.
+            if !write_output(&args, &findings, true)? {
+                return Ok(ExitCode::SUCCESS);
+            }
+            store.delivered()?;
+            (findings, summary, explanations)
         }
-        None => write_findings(&mut io::stdout().lock(), args.format, &findings),
+        None => {
+            let mut engine = drive::engine(settings, ranges);
+            drive::run(&mut engine, &args.input);
+            let (findings, summary, explanations) = engine.finish_explained();
+            if !write_output(&args, &findings, false)? {
+                return Ok(ExitCode::SUCCESS);
+            }
+            (findings, summary, explanations)
+        }
     };
-    match written {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        other => other.context("cannot write findings")?,
-    }
     for e in &explanations {
         eprintln!("{e}");
     }
@@ -109,6 +121,121 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A run with durable state: goes on from the store, reports what is new or updated (and what an
+/// interrupted run did not get to write), and commits the state with that report.
+fn stateful(
+    store: &state::Store,
+    settings: Settings,
+    ranges: Ranges,
+    input: &InputArgs,
+) -> Result<(Vec<Finding>, Summary, Vec<Explanation>)> {
+    let start = store.start()?;
+    let mut engine = match &start.engine {
+        Some(bytes) => drive::restore(settings, ranges, false, bytes)?,
+        None => drive::engine(settings, ranges),
+    };
+    let (files, left_out) = drive::run_unread(&mut engine, input, Some(&start.files));
+    let (findings, mut summary) = engine.checkpoint();
+    let mut counts = StateCounts {
+        files_already_read: left_out,
+        events_held: engine.held_events(),
+        ..StateCounts::default()
+    };
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let before = store.reported(&ids)?;
+    let mut report: Vec<(Finding, [u8; 32])> = Vec::new();
+    for (mut f, prev) in findings.into_iter().zip(before) {
+        let digest = state::digest(&f);
+        f.status = match prev {
+            None => Some(Status::New),
+            Some(p) if p != digest => Some(Status::Updated),
+            Some(_) => {
+                counts.findings_unchanged += 1;
+                continue;
+            }
+        };
+        report.push((f, digest));
+    }
+    // An interrupted run's report goes out now, merged with this run's (a finding the reader never
+    // saw stays `new`).
+    for old in start.outbox {
+        match report.iter_mut().find(|(f, _)| f.id == old.id) {
+            Some((f, _)) => {
+                if old.status == Some(Status::New) {
+                    f.status = Some(Status::New);
+                }
+            }
+            None => {
+                counts.findings_redelivered += 1;
+                let digest = state::digest(&old);
+                report.push((old, digest));
+            }
+        }
+    }
+    for (f, _) in &report {
+        match f.status {
+            Some(Status::New) => counts.findings_new += 1,
+            _ => counts.findings_updated += 1,
+        }
+    }
+    report.sort_by(|a, b| finding::order(&a.0, &b.0));
+    let saved = engine
+        .save_state()
+        .map_err(|e| anyhow::anyhow!("cannot save the state: {e}"))?;
+    store.commit(&state::End {
+        engine: &saved,
+        files: &files,
+        watermark: engine.watermark(),
+        report: &report,
+    })?;
+    counts.engine_state_bytes = saved.len() as u64;
+    counts.store_bytes = store.size();
+    summary.state = Some(counts);
+    let explanations = engine.explanations();
+    Ok((
+        report.into_iter().map(|(f, _)| f).collect(),
+        summary,
+        explanations,
+    ))
+}
+
+/// Writes the findings; false when the reader went away (a closed pipe). With `atomic`, a file is
+/// written beside its name and renamed over it, so that writing the same report again (after an
+/// interruption) gives the same file.
+fn write_output(args: &Args, findings: &[Finding], atomic: bool) -> Result<bool> {
+    let written = match &args.output {
+        Some(path) if atomic => {
+            let tmp = temp_beside(path);
+            let file = File::create(&tmp)
+                .with_context(|| format!("cannot create the output file {}", tmp.display()))?;
+            let mut w = BufWriter::new(file);
+            write_findings(&mut w, args.format, findings)
+                .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, path))
+        }
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("cannot create the output file {}", path.display()))?;
+            write_findings(&mut BufWriter::new(file), args.format, findings)
+        }
+        None => write_findings(&mut io::stdout().lock(), args.format, findings),
+    };
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        other => other.context("cannot write findings").map(|()| true),
+    }
+}
+
+/// `DIR/.NAME.trailhound-tmp` for `DIR/NAME`.
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.trailhound-tmp"))
 }
 
 fn write_findings(out: &mut dyn Write, format: Format, findings: &[Finding]) -> io::Result<()> {

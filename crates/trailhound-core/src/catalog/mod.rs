@@ -128,7 +128,9 @@ impl std::ops::BitOrAssign for Risks {
 }
 
 /// Attacker follow-up families (SPEC §2.4); each is also the finding type it raises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum FollowUp {
     /// Keeps access: new users, keys, login profiles, trust changes.
     Persistence,

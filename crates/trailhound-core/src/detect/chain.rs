@@ -56,9 +56,28 @@ pub const RECUR_MIN: u32 = 4;
 pub const RECUR_HOURS: usize = 3;
 /// Actions whose occurrences are counted per path (to tell the routine from the new).
 const MAX_ROUTINE: usize = 200;
+/// How long a chain with no suspicious origin waits, in event time after its first occurrence,
+/// before it is judged (reported, or routine when its path recurs): a stream can only tell a new
+/// deploy job from an intruder's one-off chain by watching the path for a while, and a daily job
+/// needs four days to occur [`RECUR_MIN`] times. Chains that descend from a suspicious session
+/// (a stolen instance credential, an attack tool) are judged at once. The judgement happens at the
+/// first event past the wait, so it is the same however the stream is cut into runs (issue 14);
+/// at the end of a batch run's data, chains still waiting are judged on what was seen.
+pub const SETTLE: i64 = 4 * 24 * HOUR;
+
+/// Whether an alerting chain is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum Verdict {
+    /// Waiting for [`SETTLE`] to pass.
+    Pending,
+    /// Reported.
+    Report,
+    /// Its path recurs: reported only for what its routine does not do (`novel`).
+    Routine,
+}
 
 /// How an occurrence is judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 enum Class {
     /// Depth decides: medium or high.
     Alert,
@@ -78,7 +97,7 @@ impl Class {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 struct PathSeen {
     /// Distinct days seen (at most `LEARN_DAYS`).
     days: Vec<i64>,
@@ -97,6 +116,7 @@ impl PathSeen {
 }
 
 /// How often the last sessions of a path did one action.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Routine {
     /// Occurrences (last sessions) that did it.
     occurrences: u32,
@@ -108,6 +128,7 @@ struct Routine {
     sensitive: bool,
 }
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Draft {
     id: String,
     class: Class,
@@ -123,21 +144,30 @@ struct Draft {
     learned_at: Option<EventTime>,
     /// The path's signature (for its recurrence at the end).
     sig: String,
+    #[serde(with = "crate::state::serde_util::sorted_map")]
     routine: HashMap<String, Routine>,
-    /// Set at the end for a recurring path: the sensitive actions its routine does not do.
+    /// For a routine path: the sensitive actions its routine does not do (sorted; only grows).
     novel: Vec<String>,
+    /// When the path first occurred (it is judged [`SETTLE`] later).
+    first_at: EventTime,
+    verdict: Verdict,
 }
 
 /// The detector.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct RoleChaining {
+    #[serde(skip)]
     allow: Vec<ChainAllow>,
     paths: Keyed<String, PathSeen>,
+    #[serde(with = "crate::state::serde_util::sorted_map")]
     drafts: HashMap<String, Draft>,
     leaves: Keyed<CompactString, String>,
     /// The latest event time seen (paths are read at the end as of then).
     last: EventTime,
     /// Occurrences of recurring paths not reported (normal operation, nothing new and sensitive).
     quiet: u64,
+    /// Drafts waiting for their judgement: (when it is due, draft key).
+    pending: BTreeSet<(EventTime, String)>,
 }
 
 impl RoleChaining {
@@ -149,7 +179,29 @@ impl RoleChaining {
             leaves: Keyed::new(LEAF_TTL, MAX_PATHS),
             last: EventTime(i64::MIN),
             quiet: 0,
+            pending: BTreeSet::new(),
         }
+    }
+
+    /// Judges every draft whose wait ended before `now` (called first for every event, so a
+    /// judgement sees exactly the events before the first one past its wait).
+    pub(super) fn settle(&mut self, now: EventTime) {
+        while let Some(first) = self.pending.first() {
+            if first.0 > now {
+                return;
+            }
+            let Some((_, dk)) = self.pending.pop_first() else {
+                return;
+            };
+            if let Some(d) = self.drafts.get_mut(&dk) {
+                d.judge(&self.paths, now);
+            }
+        }
+    }
+
+    /// After loading: the allow-list is the run's configuration.
+    pub(super) fn configure(&mut self, allow: Vec<ChainAllow>) {
+        self.allow = allow;
     }
 
     /// Occurrences of recurring role-chain paths that were not reported.
@@ -253,11 +305,21 @@ impl RoleChaining {
             sig: sig.clone(),
             routine: HashMap::new(),
             novel: Vec::new(),
+            first_at: now,
+            verdict: Verdict::Pending,
         });
         draft.occurrences += 1;
         draft.severity = draft.severity.max(severity);
         if draft.parent.is_none() {
             draft.parent = parent;
+        }
+        if draft.verdict == Verdict::Pending {
+            if draft.parent.is_some() {
+                // Descends from a suspicious session: never routine, reported at once.
+                draft.verdict = Verdict::Report;
+            } else if draft.occurrences == 1 {
+                self.pending.insert((now.plus(SETTLE), dk.clone()));
+            }
         }
         for h in &s.hops {
             for id in &h.event_ids {
@@ -353,40 +415,35 @@ impl RoleChaining {
                 }
                 None => {}
             }
+            if d.verdict == Verdict::Routine {
+                d.note_novel(&action);
+            }
             if d.did.len() < MAX_DID {
                 d.did.insert(action);
             }
         }
     }
 
-    /// The findings, each with the reference to its parent finding (resolved by the caller).
-    pub(super) fn finish(&mut self) -> Vec<(Finding, Option<ParentRef>)> {
+    /// The findings, each with the reference to its parent finding (resolved by the caller). At
+    /// the end of the data (`end`) drafts still waiting are judged as of the last event; otherwise
+    /// (a checkpoint of a stream that goes on) they stay unreported.
+    pub(super) fn finish(&mut self, end: bool) -> Vec<(Finding, Option<ParentRef>)> {
         let mut out = Vec::new();
         for (_, mut d) in std::mem::take(&mut self.drafts) {
             if d.extended >= d.occurrences {
                 continue;
             }
-            let recurring = d.parent.is_none()
-                && self
-                    .paths
-                    .peek(&d.sig, self.last)
-                    .is_some_and(PathSeen::recurring);
-            if recurring {
-                // Normal operation, learned from its repetition: raised only for what is new and
-                // sensitive (an action done by at most a quarter of the path's occurrences).
-                let rare = (d.occurrences / 4).max(1) as u32;
-                let mut novel: Vec<String> = d
-                    .routine
-                    .iter()
-                    .filter(|(_, r)| r.sensitive && r.occurrences <= rare)
-                    .map(|(a, _)| a.clone())
-                    .collect();
-                if novel.is_empty() {
+            if d.verdict == Verdict::Pending {
+                if !end {
+                    continue;
+                }
+                d.judge(&self.paths, self.last);
+            }
+            if d.verdict == Verdict::Routine {
+                if d.novel.is_empty() {
                     self.quiet += d.occurrences.saturating_sub(d.extended);
                     continue;
                 }
-                novel.sort();
-                d.novel = novel;
                 // Learned or not, something new and sensitive is judged by depth again.
                 d.severity = if d.first.depth >= 3 {
                     Severity::High
@@ -397,6 +454,42 @@ impl RoleChaining {
             out.push(d.into_finding());
         }
         out
+    }
+}
+
+impl Draft {
+    /// The judgement after the wait: routine when the path recurs (and nothing suspicious is
+    /// behind it), else reported.
+    fn judge(&mut self, paths: &Keyed<String, PathSeen>, now: EventTime) {
+        if self.verdict != Verdict::Pending {
+            return;
+        }
+        let recurring =
+            self.parent.is_none() && paths.peek(&self.sig, now).is_some_and(PathSeen::recurring);
+        if !recurring {
+            self.verdict = Verdict::Report;
+            return;
+        }
+        self.verdict = Verdict::Routine;
+        let actions: Vec<String> = self.routine.keys().cloned().collect();
+        for a in actions {
+            self.note_novel(&a);
+        }
+    }
+
+    /// Records `action` as new to a routine path when it is sensitive and done by at most a
+    /// quarter of the path's occurrences (decided when seen: a finding never loses it).
+    fn note_novel(&mut self, action: &str) {
+        let rare = (self.occurrences / 4).max(1) as u32;
+        let novel = self
+            .routine
+            .get(action)
+            .is_some_and(|r| r.sensitive && r.occurrences <= rare);
+        if novel {
+            if let Err(at) = self.novel.binary_search_by(|n| n.as_str().cmp(action)) {
+                self.novel.insert(at, action.to_owned());
+            }
+        }
     }
 }
 

@@ -306,6 +306,45 @@ fn issue_13_a_ci_cd_chain_that_recurs_is_learned_and_not_reported() {
     assert!(of(&fs, ROLE_CHAINING).is_empty(), "{fs:#?}");
 }
 
+/// Issue 14: a stream cut into runs cannot look ahead. A chain with no suspicious origin is
+/// judged [`SETTLE`] after its path first occurred, at the first event past the wait: a checkpoint
+/// before that leaves it out (it may yet prove routine), one after it has the same verdict as the
+/// end of the data; a daily job's path recurs by then and is never reported.
+#[test]
+fn issue_14_a_stream_judges_a_chain_when_its_wait_ends_not_when_a_run_ends() {
+    let preview = |e: &Engine| of(&e.detectors.preview().0, ROLE_CHAINING).len();
+    let mut e = Engine::new();
+    ci_day(&mut e, 1);
+    assert_eq!(preview(&e), 0, "waiting: it may be a daily job");
+    ci_day(&mut e, 2);
+    ci_day(&mut e, 3);
+    assert_eq!(preview(&e), 0, "three days: still waiting");
+    let mut daily = Engine::new();
+    for day in 1..=6 {
+        ci_day(&mut daily, day);
+    }
+    assert_eq!(preview(&daily), 0, "judged routine on day 5: quiet");
+    assert!(of(&daily.finish(), ROLE_CHAINING).is_empty());
+
+    // A one-off chain: judged (reported) at the first event after its wait, whatever it is.
+    let mut once = Engine::new();
+    ci_day(&mut once, 1);
+    once.feed(call(
+        "2024-03-05T10:00:00Z",
+        &user(A, "alice", "AKIAALICE00000000001"),
+        "s3:ListBuckets",
+        "203.0.113.9",
+        CLI,
+        A,
+        "later",
+    ));
+    assert_eq!(preview(&once), 1, "past the wait: reported");
+    assert_eq!(
+        of(&once.detectors.preview().0, ROLE_CHAINING)[0].severity,
+        Severity::Medium
+    );
+}
+
 /// Below the recurrence bar the same chain is still a depth-2 alert (medium).
 #[test]
 fn issue_13_a_chain_seen_fewer_times_than_recurrence_needs_is_still_raised() {

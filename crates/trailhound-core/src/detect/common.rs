@@ -23,6 +23,7 @@ const DEDUP_SCAN: usize = 256;
 pub(super) fn blank(kind: &'static str, severity: Severity) -> Finding {
     Finding {
         id: String::new(),
+        status: None,
         finding_type: kind,
         severity,
         confidence: Confidence::High,

@@ -40,6 +40,7 @@ const MITRE: [&str; 2] = ["T1552.005", "T1078.004"];
 const MAX_EXPECTED: usize = 20;
 
 /// A finding being accumulated.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Draft {
     finding: Finding,
     evidence: Evidence,
@@ -49,8 +50,11 @@ struct Draft {
 }
 
 /// The detector.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Exfiltration {
+    #[serde(skip)]
     write_only: bool,
+    #[serde(with = "crate::state::serde_util::sorted_map")]
     open: HashMap<(CompactString, IpAddr), Draft>,
 }
 
@@ -116,6 +120,12 @@ impl Exfiltration {
             }
             Verdict::Expected(_) | Verdict::Locked => {}
         }
+    }
+
+    /// The same drafts, judged with `write_only` (a run's setting, not state).
+    pub(super) fn with_write_only(mut self, write_only: bool) -> Self {
+        self.write_only = write_only;
+        self
     }
 
     pub(super) fn finish(self) -> Vec<Finding> {
@@ -240,6 +250,7 @@ fn draft(
     );
     let finding = Finding {
         id: stable_id(&[class.kind, &account, &obs.instance, &obs.ip.to_string()]),
+        status: None,
         finding_type: class.kind,
         severity: class.severity,
         confidence,

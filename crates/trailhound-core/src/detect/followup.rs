@@ -37,20 +37,28 @@ use crate::track::{Session, Tracker};
 /// Drafts kept (distinct (family, subject) pairs).
 const MAX_DRAFTS: usize = 100_000;
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Draft {
     finding: Finding,
     family: FollowUp,
     evidence: Evidence,
-    reasons: BTreeMap<String, &'static str>,
+    #[serde(
+        serialize_with = "crate::state::serde_util::pairs",
+        deserialize_with = "crate::state::serde_util::leak"
+    )]
+    reasons: BTreeMap<String, crate::state::serde_util::Name>,
     failed: BTreeMap<String, u64>,
-    mitre: BTreeSet<&'static str>,
-    parent: Option<(ParentRef, String, &'static str)>,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    mitre: BTreeSet<crate::state::serde_util::Name>,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    parent: Option<(ParentRef, String, crate::state::serde_util::Name)>,
     session: Option<Session>,
 }
 
 /// The detector.
-#[derive(Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct FollowUps {
+    #[serde(with = "crate::state::serde_util::sorted_map")]
     drafts: HashMap<String, Draft>,
 }
 

@@ -16,11 +16,13 @@ mod suspects;
 pub(crate) mod testkit;
 mod useragent;
 
-pub use chain::{LEARN_DAYS, ROLE_CHAINING};
+pub use chain::{LEARN_DAYS, ROLE_CHAINING, SETTLE};
 pub use ssrf::{aws_agent, MIN_CALLS, MIN_SPAN, ROLLOUT, SSRF};
 pub use useragent::ATTACK_TOOL;
 
 use crate::address::AddressBook;
+use std::sync::Arc;
+
 use crate::catalog::Catalog;
 use crate::config::{ChainAllow, Settings};
 use crate::event::{Detail, Event};
@@ -30,10 +32,14 @@ use crate::useragent::UserAgent;
 use suspects::{ParentRef, Suspect, Suspects};
 
 /// All detectors.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Detectors {
     exfil: exfil::Exfiltration,
+    #[serde(skip)]
     write_only: bool,
-    catalog: Catalog,
+    /// Shared: built once from embedded data (configuration, not state).
+    #[serde(skip, default = "shared_catalog")]
+    catalog: Arc<Catalog>,
     suspects: Suspects,
     tools: useragent::AttackTools,
     ssrf: ssrf::Ssrf,
@@ -53,13 +59,24 @@ impl Detectors {
         Detectors {
             exfil: exfil::Exfiltration::new(settings.write_only),
             write_only: settings.write_only,
-            catalog: Catalog::builtin(),
+            catalog: shared_catalog(),
             suspects: Suspects::new(settings.max_instances.max(1024)),
             tools: useragent::AttackTools::new(),
             ssrf: ssrf::Ssrf::new(),
             chain: chain::RoleChaining::new(allow),
             follow: followup::FollowUps::default(),
         }
+    }
+
+    /// After loading saved detectors: what comes from the run's settings rather than the state.
+    pub fn configure(&mut self, settings: &Settings) {
+        self.write_only = settings.write_only;
+        self.exfil = std::mem::replace(
+            &mut self.exfil,
+            exfil::Exfiltration::new(settings.write_only),
+        )
+        .with_write_only(settings.write_only);
+        self.chain.configure(settings.chain_allow.clone());
     }
 
     /// One event, in event-time order, with its parsed user agent and the tracker's judgement of it.
@@ -71,6 +88,7 @@ impl Detectors {
         tracker: &Tracker,
         book: &AddressBook,
     ) {
+        self.chain.settle(ev.time);
         if let Some(obs) = obs {
             self.exfil.on_observation(ev, obs, tracker, book);
             self.flag_exfiltration(ev, obs, tracker);
@@ -140,8 +158,35 @@ impl Detectors {
     }
 
     /// [`Detectors::finish`], with what the detectors accepted quietly.
-    pub fn finish_counted(mut self) -> (Vec<Finding>, DetectStats) {
-        let chains = self.chain.finish();
+    pub fn finish_counted(self) -> (Vec<Finding>, DetectStats) {
+        self.report(true)
+    }
+
+    /// [`Detectors::finish_counted`] through a reference: the detectors are left empty.
+    pub fn take_findings(&mut self) -> (Vec<Finding>, DetectStats) {
+        let empty = Detectors {
+            exfil: exfil::Exfiltration::new(self.write_only),
+            write_only: self.write_only,
+            catalog: self.catalog.clone(),
+            suspects: Suspects::new(1024),
+            tools: useragent::AttackTools::new(),
+            ssrf: ssrf::Ssrf::new(),
+            chain: chain::RoleChaining::new(Vec::new()),
+            follow: followup::FollowUps::default(),
+        };
+        std::mem::replace(self, empty).report(true)
+    }
+
+    /// The findings so far of a stream that goes on (a checkpoint): what [`Detectors::finish`]
+    /// would give, less what is still waiting for a judgement (role chains, see
+    /// [`chain::SETTLE`]). The detectors are unchanged.
+    pub fn preview(&self) -> (Vec<Finding>, DetectStats) {
+        self.clone().report(false)
+    }
+
+    /// The findings, with drafts still waiting judged (`end` of the data) or left out.
+    fn report(mut self, end: bool) -> (Vec<Finding>, DetectStats) {
+        let chains = self.chain.finish(end);
         let stats = DetectStats {
             recurring_chain_occurrences: self.chain.quiet(),
         };
@@ -167,6 +212,10 @@ impl Detectors {
         }
         (out, stats)
     }
+}
+
+fn shared_catalog() -> Arc<Catalog> {
+    Arc::new(Catalog::builtin())
 }
 
 /// What the detectors accepted without a finding (for the summary).

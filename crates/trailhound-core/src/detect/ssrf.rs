@@ -64,7 +64,7 @@ pub fn aws_agent(user_agent: &str) -> Option<&'static str> {
 type ClientKey = (Family, Option<u16>);
 
 /// A role's workload clients.
-#[derive(Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 struct RoleProfile {
     families: Vec<ClientKey>,
     calls: u64,
@@ -73,17 +73,21 @@ struct RoleProfile {
     candidates: Vec<(ClientKey, Vec<CompactString>)>,
 }
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct SsrfDraft {
     finding: Finding,
     evidence: Evidence,
     learned: Vec<(Family, Option<u16>)>,
-    reasons: BTreeSet<&'static str>,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    reasons: BTreeSet<crate::state::serde_util::Name>,
     delivery: Option<Delivery>,
 }
 
 /// `SsrfUserAgentAnomaly`.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Ssrf {
     roles: Keyed<CompactString, RoleProfile>,
+    #[serde(with = "crate::state::serde_util::sorted_map")]
     drafts: HashMap<CompactString, SsrfDraft>,
 }
 

@@ -20,7 +20,7 @@ use crate::track::Lineage;
 const TTL: i64 = 7 * 24 * HOUR;
 
 /// A reference to the finding that made a credential suspicious.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum ParentRef {
     /// A finding whose id is known when it is drafted.
     Id(String),
@@ -57,10 +57,11 @@ impl ParentRef {
 }
 
 /// Why a credential is suspicious.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Suspect {
     /// The finding type that flagged it.
-    pub kind: &'static str,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub kind: crate::state::serde_util::Name,
     /// Its severity.
     pub severity: Severity,
     /// The finding.
@@ -72,6 +73,7 @@ pub(crate) struct Suspect {
 }
 
 /// The registry.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Suspects {
     map: Keyed<CompactString, Suspect>,
 }

@@ -38,11 +38,13 @@ fn base_severity(kind: ToolKind) -> Severity {
     }
 }
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct ToolDraft {
     finding: Finding,
     kind: ToolKind,
     evidence: Evidence,
     sessions: BTreeSet<String>,
+    #[serde(with = "crate::state::serde_util::sorted_set")]
     agents: HashSet<String>,
     parent: Option<(ParentRef, String)>,
     roles: BTreeSet<String>,
@@ -50,7 +52,9 @@ struct ToolDraft {
 }
 
 /// `AttackToolUserAgent`.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct AttackTools {
+    #[serde(with = "crate::state::serde_util::sorted_map")]
     drafts: HashMap<String, ToolDraft>,
     /// Sessions seen with a tool before their issuance (same second, smaller eventID): their
     /// drafts are folded into the origin's when the issuance arrives.

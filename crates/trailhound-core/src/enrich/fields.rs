@@ -125,16 +125,19 @@ pub struct AgentInfo {
 }
 
 /// What the catalogue says about one evidence action of a finding.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ActionFacts {
     /// `service:EventName`.
     pub action: String,
     /// IAM access level, or `Unknown`.
-    pub access_level: &'static str,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub access_level: crate::state::serde_util::Name,
     /// MITRE ATT&CK technique ids.
-    pub mitre: Vec<&'static str>,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub mitre: Vec<crate::state::serde_util::Name>,
     /// Risk categories.
-    pub risks: Vec<&'static str>,
+    #[serde(deserialize_with = "crate::state::serde_util::leak")]
+    pub risks: Vec<crate::state::serde_util::Name>,
 }
 
 /// The enrichment of a finding's evidence actions (`service:EventName`), for `scan` output.

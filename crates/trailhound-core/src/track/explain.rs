@@ -15,6 +15,7 @@ use crate::time::EventTime;
 const MAX_LINES: usize = 500;
 
 /// The log of decisions about the instances to explain.
+#[derive(Default)]
 pub(super) struct Log {
     wanted: BTreeSet<CompactString>,
     lines: BTreeMap<CompactString, Vec<(EventTime, String)>>,

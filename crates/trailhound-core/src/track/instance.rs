@@ -12,7 +12,9 @@ use compact_str::CompactString;
 use crate::time::EventTime;
 
 /// How an instance's address became expected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum How {
     /// `RunInstances` response.
     Launch,
@@ -72,7 +74,7 @@ impl How {
 }
 
 /// An expected address and when it became expected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Learned {
     /// The address.
     pub ip: IpAddr,
@@ -83,7 +85,7 @@ pub struct Learned {
 }
 
 /// The first-use lock and the calls made from it (kept so a contested lock can be reported).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lock {
     /// The locked address.
     pub ip: IpAddr,
@@ -102,7 +104,7 @@ pub struct Lock {
 }
 
 /// An address family: the index of per-family state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Family {
     /// IPv4.
     V4 = 0,
@@ -122,7 +124,7 @@ impl Family {
 
 /// An Elastic IP association change that could not be resolved to an address (the allocation
 /// predates the logs, or the response carries only an association id).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Handover {
     /// When the association changed.
     pub at: EventTime,
@@ -131,7 +133,7 @@ pub struct Handover {
 }
 
 /// An address the instance stopped using at a handover.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Retired {
     /// The address.
     pub ip: IpAddr,
@@ -140,7 +142,7 @@ pub struct Retired {
 }
 
 /// What is known about one instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     /// Owning account.
     pub account: CompactString,
@@ -258,7 +260,7 @@ impl Instance {
 }
 
 /// Who an address belongs to, as learned from CloudTrail.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Owner {
     /// Account.
     pub account: CompactString,

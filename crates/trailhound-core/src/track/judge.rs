@@ -29,7 +29,7 @@ pub const TOUCH_WINDOW: i64 = 12 * 60 * MINUTE;
 
 /// A person reaching into an instance (`ssm:SendCommand`, `ssm:StartSession`,
 /// `ec2-instance-connect:SendSSHPublicKey`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Touch {
     /// Who (`userIdentity.arn`).
     pub principal: CompactString,

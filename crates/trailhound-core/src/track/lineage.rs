@@ -41,7 +41,9 @@ const TOKEN_MAX: i64 = 36 * HOUR;
 const GRACE: i64 = 5 * MINUTE;
 
 /// The STS call that issued a credential.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Via {
     /// `AssumeRole`.
     AssumeRole,
@@ -89,7 +91,9 @@ impl Via {
 }
 
 /// What kind of credential a chain began with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum OriginKind {
     /// An IAM user's long-term (`AKIA…`) key.
     IamUser,
@@ -124,7 +128,7 @@ impl OriginKind {
 }
 
 /// Where a chain began.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     /// What kind of credential.
     pub kind: OriginKind,
@@ -145,7 +149,7 @@ pub struct Origin {
 }
 
 /// One issuance on a path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hop {
     /// The STS call.
     pub via: Via,
@@ -176,7 +180,7 @@ pub struct Hop {
 }
 
 /// A live issued credential and its path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     /// Role assumptions from the origin.
     pub depth: u16,
@@ -233,6 +237,7 @@ pub struct LineageStats {
 }
 
 /// The lineage of issued credentials.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Lineage {
     roles: Keyed<CompactString, Session>,
     tokens: Keyed<CompactString, Session>,

@@ -36,7 +36,7 @@ pub use judge::{Implausible, Observation, Touch, Verdict, Why, HANDOVER_GRACE, T
 pub use lineage::{Hop, Lineage, LineageStats, Origin, OriginKind, Session, Via, MAX_HOPS};
 
 /// What a key was issued to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyInfo {
     /// Instance id.
     pub instance: CompactString,
@@ -82,6 +82,7 @@ const MAX_TOUCHES: usize = 8;
 const KEY_TTL: i64 = 2 * crate::time::HOUR;
 
 /// The tracker.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Tracker {
     keys: Keyed<CompactString, KeyInfo>,
     /// Boxed: the table stays small (its load factor multiplies entry size) and moves stay cheap.
@@ -95,12 +96,15 @@ pub struct Tracker {
     /// People reaching into instances (SSM, EC2 Instance Connect), per instance, newest last.
     touches: Keyed<CompactString, Vec<Touch>>,
     accounts: BTreeSet<CompactString>,
+    #[serde(skip)]
     inventory: HashMap<CompactString, Vec<IpAddr>>,
     mid_stream: u64,
     presigned_elsewhere: u64,
     handovers: u64,
     lineage: Lineage,
+    #[serde(skip)]
     strings: Interner,
+    #[serde(skip)]
     explain: explain::Log,
     /// The latest event time seen.
     last: EventTime,
@@ -165,6 +169,15 @@ impl Tracker {
             explain: explain::Log::new(&settings.explain),
             last: EventTime(i64::MIN),
         }
+    }
+
+    /// After loading a saved tracker: what comes from the run's settings rather than the state
+    /// (the inventory, the instances to explain, the organisation's accounts).
+    pub fn configure(&mut self, settings: &Settings) {
+        let fresh = Tracker::new(settings);
+        self.inventory = fresh.inventory;
+        self.explain = fresh.explain;
+        self.accounts.extend(fresh.accounts);
     }
 
     /// Learns from one event (in event-time order) and judges it if it was made with instance

@@ -5,7 +5,9 @@
 use std::sync::OnceLock;
 
 /// What an attack-tool match means (column `kind` of `data/useragent-attack-tools.tsv`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ToolKind {
     /// An attack framework: any use is suspicious.
     Offensive,

@@ -190,7 +190,7 @@ pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Pl
                     )
                 }
             };
-            let v1 = plan.variant % 3 != 0;
+            let v1 = !plan.variant.is_multiple_of(3);
             let sev = "high";
             let desc = format!(
                 "Instance credentials ({}) stolen from the instance and used from {network}.",
@@ -243,7 +243,7 @@ pub(crate) fn run(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, plan: &Pl
             let Some(i) = victim(w, t, not_isolated) else {
                 return;
             };
-            let client = if plan.variant % 2 == 0 {
+            let client = if plan.variant.is_multiple_of(2) {
                 &attacker::CURL
             } else {
                 &attacker::PY_REQUESTS

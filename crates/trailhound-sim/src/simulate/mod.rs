@@ -235,7 +235,7 @@ pub fn run(s: &Settings) -> io::Result<Summary> {
             Actor::Attack(plan) => attacks::run(&mut w, &mut out, &mut sched, t, &plans[plan]),
         }
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             sched.compact();
         }
     }

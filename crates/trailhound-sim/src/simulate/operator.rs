@@ -153,7 +153,7 @@ pub(crate) fn bastion(w: &mut World, out: &mut Out, s: &mut Sched, t: i64, group
 pub(crate) fn copies(w: &mut World, out: &mut Out, t: i64, plan: &Plan, i: usize) {
     let g = &w.org.groups[w.insts[i].group];
     let (acct, region) = (g.acct, g.region);
-    let by = if plan.variant % 3 == 0 {
+    let by = if plan.variant.is_multiple_of(3) {
         By::Owner
     } else {
         By::Admin

@@ -128,7 +128,7 @@ impl Rng {
             let per_word = 64 / bits;
             let mut word = 0u64;
             for (i, slot) in out.iter_mut().enumerate() {
-                if i as u32 % per_word == 0 {
+                if (i as u32).is_multiple_of(per_word) {
                     word = self.u64();
                 }
                 *slot = alphabet[(word & mask) as usize];

@@ -1,0 +1,223 @@
+//! `--state DIR`: where a stream cut into runs keeps what it learned, in one redb database
+//! (`DIR/trailhound.redb`; `docs/state.md` says why redb).
+//!
+//! One write transaction per run holds everything that must agree: the engine's state
+//! (`Engine::save_state`), the inputs read, a digest of every finding reported, and the run's
+//! report itself (the *outbox*). The report is written out only after that commit, then marked
+//! delivered in a second one. A run killed at any point therefore leaves either the state before it
+//! (the next run does it all again) or the state after it with its report in the outbox (the next
+//! run, given nothing new, writes that report again): no event lost, no finding reported twice.
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use sha2::{Digest, Sha256};
+use trailhound_core::finding::Finding;
+use trailhound_core::time::{EventTime, HOUR};
+
+/// `format`, `version`, `engine`, `outbox`, `delivered`.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Finding id → digest of the finding as last reported.
+const REPORTED: TableDefinition<&str, &[u8]> = TableDefinition::new("reported");
+/// Input read (canonical path) → the stream's watermark when it was read (ms).
+const FILES: TableDefinition<&str, i64> = TableDefinition::new("files");
+
+/// What the database says it is.
+const FORMAT: &[u8] = b"trailhound-state";
+/// The store's layout version (the engine's state carries its own, `trailhound_core::state`).
+const VERSION: &[u8] = b"1";
+/// The database's name in the state directory.
+pub const FILE_NAME: &str = "trailhound.redb";
+/// Inputs are remembered this long (event time behind the watermark): enough for any file
+/// CloudTrail delivers late, bounded however long the stream runs.
+const FILES_KEPT: i64 = 14 * 24 * HOUR;
+
+/// An opened state directory.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+/// What a run starts from.
+#[derive(Default)]
+pub struct Start {
+    /// The engine's state (none on a first run).
+    pub engine: Option<Vec<u8>>,
+    /// Inputs already read.
+    pub files: HashSet<String>,
+    /// The report of a run whose output was interrupted (not marked delivered).
+    pub outbox: Vec<Finding>,
+}
+
+/// What a run leaves.
+pub struct End<'a> {
+    /// The engine's state.
+    pub engine: &'a [u8],
+    /// Inputs this run read.
+    pub files: &'a [String],
+    /// The stream's watermark.
+    pub watermark: Option<EventTime>,
+    /// Findings this run reports (new or updated), with their digests.
+    pub report: &'a [(Finding, [u8; 32])],
+}
+
+impl Store {
+    /// Opens (or creates) the state in `dir`; `reset` starts over on purpose. A file that is not
+    /// a trailhound state, or one of another version, is an error that changes nothing.
+    pub fn open(dir: &Path, reset: bool) -> Result<Store> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        let path = dir.join(FILE_NAME);
+        if reset && path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("--state-reset: cannot remove {}", path.display()))?;
+        }
+        let fresh = !path.exists();
+        let db = if fresh {
+            Database::create(&path)
+        } else {
+            Database::open(&path)
+        }
+        .with_context(|| {
+            format!(
+                "cannot open the state {} (damaged, or not a trailhound state; --state-reset starts over)",
+                path.display()
+            )
+        })?;
+        let store = Store { db, path };
+        if fresh {
+            let tx = store.db.begin_write()?;
+            {
+                let mut meta = tx.open_table(META)?;
+                meta.insert("format", FORMAT)?;
+                meta.insert("version", VERSION)?;
+                tx.open_table(REPORTED)?;
+                tx.open_table(FILES)?;
+            }
+            tx.commit()?;
+        }
+        store.check()?;
+        Ok(store)
+    }
+
+    /// Refuses a database that is not a trailhound state of this version.
+    fn check(&self) -> Result<()> {
+        let what = |e: &dyn std::fmt::Display| {
+            format!(
+                "{} is not a trailhound state ({e}); --state-reset starts over",
+                self.path.display()
+            )
+        };
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META).map_err(|e| anyhow::anyhow!(what(&e)))?;
+        let get =
+            |k: &str| -> Result<Option<Vec<u8>>> { Ok(meta.get(k)?.map(|v| v.value().to_vec())) };
+        if get("format")?.as_deref() != Some(FORMAT) {
+            bail!(what(&"no trailhound format mark"));
+        }
+        let version = get("version")?.unwrap_or_default();
+        if version != VERSION {
+            bail!(
+                "{} was written by a trailhound with state layout version {}; this one reads version {} (use the trailhound that wrote it, or --state-reset)",
+                self.path.display(),
+                String::from_utf8_lossy(&version),
+                String::from_utf8_lossy(VERSION)
+            );
+        }
+        Ok(())
+    }
+
+    /// What the last run left.
+    pub fn start(&self) -> Result<Start> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let engine = meta.get("engine")?.map(|v| v.value().to_vec());
+        let delivered = meta.get("delivered")?.is_none_or(|v| v.value() == b"1");
+        let outbox = match meta.get("outbox")? {
+            Some(v) if !delivered => serde_json::from_slice(v.value()).with_context(|| {
+                format!("the state {} is damaged (outbox)", self.path.display())
+            })?,
+            _ => Vec::new(),
+        };
+        let mut files = HashSet::new();
+        for row in tx.open_table(FILES)?.iter()? {
+            let (k, _) = row?;
+            files.insert(k.value().to_owned());
+        }
+        Ok(Start {
+            engine,
+            files,
+            outbox,
+        })
+    }
+
+    /// The digest of `id` as last reported.
+    pub fn reported(&self, ids: &[&str]) -> Result<Vec<Option<[u8; 32]>>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(REPORTED)?;
+        ids.iter()
+            .map(|id| {
+                Ok(table
+                    .get(*id)?
+                    .and_then(|v| <[u8; 32]>::try_from(v.value()).ok()))
+            })
+            .collect()
+    }
+
+    /// Makes the run durable: state, inputs, digests and the report, in one transaction.
+    pub fn commit(&self, end: &End<'_>) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut meta = tx.open_table(META)?;
+            meta.insert("engine", end.engine)?;
+            let findings: Vec<&Finding> = end.report.iter().map(|(f, _)| f).collect();
+            meta.insert("outbox", serde_json::to_vec(&findings)?.as_slice())?;
+            meta.insert("delivered", b"0".as_slice())?;
+            let mut reported = tx.open_table(REPORTED)?;
+            for (f, digest) in end.report {
+                reported.insert(f.id.as_str(), digest.as_slice())?;
+            }
+            let mut files = tx.open_table(FILES)?;
+            let mark = end.watermark.map_or(i64::MIN, |t| t.0);
+            for name in end.files {
+                files.insert(name.as_str(), mark)?;
+            }
+            if let Some(w) = end.watermark {
+                let horizon = w.0.saturating_sub(FILES_KEPT);
+                files.retain(|_, at| at >= horizon)?;
+            }
+        }
+        tx.commit()
+            .with_context(|| format!("cannot save the state {}", self.path.display()))?;
+        Ok(())
+    }
+
+    /// The report of the last commit has been written out.
+    pub fn delivered(&self) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(META)?.insert("delivered", b"1".as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Bytes on disk.
+    pub fn size(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+}
+
+/// A finding's digest: what it says, without its `status`.
+pub fn digest(f: &Finding) -> [u8; 32] {
+    let mut f = f.clone();
+    f.status = None;
+    let bytes = serde_json::to_vec(&f).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
+/// The key an input is remembered by: its canonical path.
+pub fn file_key(path: &Path) -> Option<String> {
+    std::fs::canonicalize(path)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}

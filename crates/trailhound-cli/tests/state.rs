@@ -1,0 +1,384 @@
+//! Issue 14 through the real binary: `scan --state DIR` carries a stream across runs. A day of the
+//! simulator's organisation cut into consecutive runs gives the findings of one run; a run killed
+//! with SIGKILL at any moment and run again ends as if it had never been interrupted; a state that
+//! is damaged, foreign, of another version or built with other settings is refused and left alone.
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::tempdir;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde_json::Value;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const REPORTED: TableDefinition<&str, &[u8]> = TableDefinition::new("reported");
+const FILES: TableDefinition<&str, i64> = TableDefinition::new("files");
+
+fn trailhound() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trailhound"))
+}
+
+/// One simulated day of an organisation (with its attacks and ordinary behaviours), shared by
+/// the tests of this file.
+fn day() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempdir("state-sim");
+        let o = trailhound()
+            .args(["simulate", "--days", "1", "--events", "30000", "--seed", "14", "--out"])
+            .arg(&dir)
+            .output()
+            .expect("run simulate");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        dir
+    })
+}
+
+/// The day's log files in reading order (delivery time, as `scan` reads a directory).
+fn files(sim: &Path) -> Vec<PathBuf> {
+    let (inputs, errors) = trailhound_core::input::discover(&[sim.join("AWSLogs")]);
+    assert!(errors.is_empty());
+    inputs
+        .into_iter()
+        .filter(|i| !i.digest)
+        .filter_map(|i| match i.origin {
+            trailhound_core::input::Origin::File(p) => Some(p),
+            trailhound_core::input::Origin::Stdin => None,
+        })
+        .collect()
+}
+
+/// `scan FILES… --state STATE --format jsonl --output OUT` with the simulation's configuration.
+fn scan_cmd(sim: &Path, files: &[PathBuf], state: &Path, out: &Path) -> Command {
+    let mut c = trailhound();
+    c.arg("scan")
+        .args(files)
+        .arg("--config")
+        .arg(sim.join("ground-truth/trailhound.toml"))
+        .args(["--format", "jsonl", "--no-progress", "--state"])
+        .arg(state)
+        .arg("--output")
+        .arg(out);
+    c
+}
+
+fn run(mut c: Command) -> Output {
+    let o = c.output().expect("run trailhound");
+    assert!(
+        o.status.code().is_some_and(|c| c == 0 || c == 1),
+        "trailhound failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn read_findings(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("finding JSON"))
+        .collect()
+}
+
+/// The latest version of every finding across runs' outputs, without `status`; and each id's
+/// statuses in order.
+#[derive(Default)]
+struct Merged {
+    latest: BTreeMap<String, Value>,
+    statuses: BTreeMap<String, Vec<String>>,
+}
+
+impl Merged {
+    fn add(&mut self, findings: Vec<Value>) {
+        for mut f in findings {
+            let id = f["id"].as_str().expect("id").to_owned();
+            let status = f
+                .as_object_mut()
+                .and_then(|o| o.remove("status"))
+                .and_then(|s| s.as_str().map(str::to_owned))
+                .expect("a finding of a run with --state has a status");
+            self.statuses.entry(id.clone()).or_default().push(status);
+            self.latest.insert(id, f);
+        }
+    }
+
+    /// Every finding was new once, first, then only updated.
+    fn assert_reported_once(&self) {
+        for (id, s) in &self.statuses {
+            assert_eq!(s[0], "new", "{id}: {s:?}");
+            assert!(s[1..].iter().all(|x| x == "updated"), "{id}: {s:?}");
+        }
+    }
+}
+
+/// Runs the files cut into `n` consecutive parts (each part also given the last third of the one
+/// before when `overlap`), one run per part on one state.
+fn cut_into(sim: &Path, n: usize, overlap: bool, name: &str) -> (Merged, PathBuf) {
+    let all = files(sim);
+    let work = tempdir(name);
+    let state = work.join("state");
+    let mut merged = Merged::default();
+    for i in 0..n {
+        let (mut a, b) = (i * all.len() / n, (i + 1) * all.len() / n);
+        if overlap && i > 0 {
+            a -= ((b - a) / 3).max(1).min(a);
+        }
+        let out = work.join(format!("run-{i}.jsonl"));
+        run(scan_cmd(sim, &all[a..b], &state, &out));
+        merged.add(read_findings(&out));
+    }
+    (merged, state)
+}
+
+/// What a state directory holds, table by table (the engine's state byte for byte).
+fn state_contents(dir: &Path) -> (Vec<u8>, BTreeMap<String, Vec<u8>>, BTreeMap<String, i64>) {
+    let db = Database::open(dir.join("trailhound.redb")).expect("open state");
+    let tx = db.begin_read().expect("read");
+    let meta = tx.open_table(META).expect("meta");
+    let engine = meta.get("engine").expect("get").expect("engine").value().to_vec();
+    let reported = tx
+        .open_table(REPORTED)
+        .expect("reported")
+        .iter()
+        .expect("iter")
+        .map(|r| {
+            let (k, v) = r.expect("row");
+            (k.value().to_owned(), v.value().to_vec())
+        })
+        .collect();
+    let files = tx
+        .open_table(FILES)
+        .expect("files")
+        .iter()
+        .expect("iter")
+        .map(|r| {
+            let (k, v) = r.expect("row");
+            (k.value().to_owned(), v.value())
+        })
+        .collect();
+    (engine, reported, files)
+}
+
+#[test]
+fn issue_14_a_day_cut_into_runs_gives_the_findings_of_one_run() {
+    let sim = day();
+    let (one, one_state) = cut_into(sim, 1, false, "cut-1");
+    one.assert_reported_once();
+    assert!(
+        one.latest.len() >= 8,
+        "the simulated day has its attacks: {:?}",
+        one.latest.keys()
+    );
+    let one_engine = state_contents(&one_state).0;
+    for (n, overlap) in [(2, false), (7, false), (24, false), (7, true)] {
+        let (cut, state) = cut_into(sim, n, overlap, &format!("cut-{n}-{overlap}"));
+        cut.assert_reported_once();
+        assert_eq!(
+            cut.latest.keys().collect::<Vec<_>>(),
+            one.latest.keys().collect::<Vec<_>>(),
+            "{n} runs (overlap {overlap}): the same findings"
+        );
+        for (id, f) in &one.latest {
+            assert_eq!(&cut.latest[id], f, "{n} runs (overlap {overlap}): finding {id}");
+        }
+        assert!(
+            state_contents(&state).0 == one_engine,
+            "{n} runs (overlap {overlap}): the same engine state, byte for byte"
+        );
+    }
+}
+
+#[test]
+fn issue_14_a_second_run_on_the_same_files_reads_nothing_and_reports_nothing() {
+    let sim = day();
+    let all = files(sim);
+    let work = tempdir("again");
+    let state = work.join("state");
+    let first = work.join("first.jsonl");
+    run(scan_cmd(sim, &all, &state, &first));
+    assert!(!read_findings(&first).is_empty());
+    let again = work.join("again.jsonl");
+    let o = run(scan_cmd(sim, &all, &state, &again));
+    assert!(read_findings(&again).is_empty(), "nothing new to report");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{} files already read", all.len())),
+        "{err}"
+    );
+}
+
+/// A tiny seeded generator for kill delays (reproducible points).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[test]
+fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
+    let sim = day();
+    let all = files(sim);
+    let n = 4;
+    let part = |i: usize| &all[i * all.len() / n..(i + 1) * all.len() / n];
+    // The uninterrupted sequence, timed.
+    let calm = tempdir("calm");
+    let mut want = Merged::default();
+    let mut took = Vec::new();
+    for i in 0..n {
+        let out = calm.join(format!("run-{i}.jsonl"));
+        let t = Instant::now();
+        run(scan_cmd(sim, part(i), &calm.join("state"), &out));
+        took.push(t.elapsed());
+        want.add(read_findings(&out));
+    }
+    // The same sequence, each run killed (SIGKILL) at random moments and run again, until one
+    // finishes on its own.
+    let mut rng = Lcg(14);
+    let storm = tempdir("storm");
+    let mut got = Merged::default();
+    let mut kills = 0;
+    for (i, took) in took.iter().enumerate() {
+        let out = storm.join(format!("run-{i}.jsonl"));
+        for attempt in 0.. {
+            let mut child = scan_cmd(sim, part(i), &storm.join("state"), &out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            let wait = if attempt < 3 {
+                took.mul_f64(1.1 * rng.next())
+            } else {
+                Duration::from_secs(3600)
+            };
+            let deadline = Instant::now() + wait;
+            let status = loop {
+                if let Some(s) = child.try_wait().expect("wait") {
+                    break Some(s);
+                }
+                if Instant::now() >= deadline {
+                    child.kill().expect("SIGKILL");
+                    child.wait().expect("reap");
+                    kills += 1;
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            };
+            if let Some(s) = status {
+                assert!(s.code().is_some_and(|c| c == 0 || c == 1), "run {i}: {s}");
+                break;
+            }
+        }
+        // What the reader has after the run: the output file as the finished run left it.
+        got.add(read_findings(&out));
+    }
+    assert!(kills >= 6, "only {kills} kills");
+    got.assert_reported_once();
+    assert_eq!(got.latest, want.latest, "the same findings");
+    assert!(
+        state_contents(&storm.join("state")) == state_contents(&calm.join("state")),
+        "the same state (engine, findings reported, inputs read)"
+    );
+}
+
+#[test]
+fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
+    let sim = day();
+    let all = files(sim);
+    let some = &all[..all.len() / 4];
+    let work = tempdir("refused");
+    let out = work.join("out.jsonl");
+    let refused = |state: &Path, extra: &[&str], says: &str| {
+        let db = state.join("trailhound.redb");
+        let before = std::fs::read(&db).ok();
+        let _ = std::fs::remove_file(&out);
+        let o = scan_cmd(sim, some, state, &out)
+            .args(extra)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "expected {says:?} in: {err}");
+        assert_eq!(std::fs::read(&db).ok(), before, "the state is untouched");
+        assert!(!out.exists(), "no output written");
+    };
+
+    // Bytes that are not a database at all.
+    let junk = work.join("junk");
+    std::fs::create_dir_all(&junk).expect("mkdir");
+    std::fs::write(junk.join("trailhound.redb"), b"{\"not\": \"a database\"}\n").expect("write");
+    refused(&junk, &[], "cannot open the state");
+
+    // A real state cut short.
+    let good = work.join("good");
+    run(scan_cmd(sim, some, &good, &out));
+    let bytes = std::fs::read(good.join("trailhound.redb")).expect("read");
+    let cut = work.join("cut");
+    std::fs::create_dir_all(&cut).expect("mkdir");
+    std::fs::write(cut.join("trailhound.redb"), &bytes[..bytes.len() / 3]).expect("write");
+    refused(&cut, &[], "cannot open the state");
+
+    // Another program's redb database.
+    let foreign = work.join("foreign");
+    std::fs::create_dir_all(&foreign).expect("mkdir");
+    {
+        let db = Database::create(foreign.join("trailhound.redb")).expect("create");
+        let tx = db.begin_write().expect("write");
+        tx.open_table(TableDefinition::<&str, u64>::new("orders"))
+            .expect("table")
+            .insert("a", 1)
+            .expect("insert");
+        tx.commit().expect("commit");
+    }
+    refused(&foreign, &[], "not a trailhound state");
+
+    // A state written by another version: the store's layout, then the engine's format.
+    let copy = |name: &str| {
+        let d = work.join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("trailhound.redb"), &bytes).expect("copy");
+        d
+    };
+    let set_meta = |dir: &Path, key: &str, value: &[u8]| {
+        let db = Database::open(dir.join("trailhound.redb")).expect("open");
+        let tx = db.begin_write().expect("write");
+        tx.open_table(META)
+            .expect("meta")
+            .insert(key, value)
+            .expect("insert");
+        tx.commit().expect("commit");
+    };
+    let newer = copy("newer-store");
+    set_meta(&newer, "version", b"999");
+    refused(&newer, &[], "layout version 999");
+    let newer_engine = copy("newer-engine");
+    let (engine, ..) = state_contents(&newer_engine);
+    let text = String::from_utf8(engine).expect("utf-8");
+    set_meta(
+        &newer_engine,
+        "engine",
+        text.replacen("\"version\":1,", "\"version\":999,", 1).as_bytes(),
+    );
+    refused(&newer_engine, &[], "format version 999");
+
+    // Settings that shape the state.
+    refused(&copy("window"), &["--window", "5m"], "--window 15m (this run: 5m)");
+
+    // --state-reset starts over on purpose.
+    let reset = copy("reset");
+    let o = scan_cmd(sim, some, &reset, &out)
+        .args(["--window", "5m", "--state-reset"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = read_findings(&out);
+    assert!(first.iter().all(|f| f["status"] == "new"));
+}
