@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
 use trailhound_core::finding::Finding;
 use trailhound_core::time::{EventTime, HOUR};
@@ -65,7 +65,14 @@ pub struct End<'a> {
 impl Store {
     /// Opens (or creates) the state in `dir`; `reset` starts over on purpose. A file that is not
     /// a trailhound state, or one of another version, is an error that changes nothing.
-    pub fn open(dir: &Path, reset: bool) -> Result<Store> {
+    ///
+    /// `go_on` makes what the run needs of the last run's [`Start`] (the restored engine) and may
+    /// refuse it; when it does, the file is left as it was.
+    pub fn open<T>(
+        dir: &Path,
+        reset: bool,
+        go_on: impl FnOnce(&Start) -> Result<T>,
+    ) -> Result<(Store, Start, T)> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
         let path = dir.join(FILE_NAME);
@@ -74,17 +81,35 @@ impl Store {
                 .with_context(|| format!("--state-reset: cannot remove {}", path.display()))?;
         }
         let fresh = !path.exists();
+        let cannot = || {
+            format!(
+                "cannot open the state {} (damaged, or not a trailhound state; --state-reset starts over)",
+                path.display()
+            )
+        };
+        if !fresh {
+            // Read-only first: a file that is not ours, or of another version, is refused before
+            // anything is written to it (opening for writing marks the file). A state whose last
+            // run was killed needs redb's repair, which only a writer does.
+            match ReadOnlyDatabase::open(&path) {
+                Ok(db) => {
+                    check(&db, &path)?;
+                    let start = start(&db, &path)?;
+                    let made = go_on(&start)?;
+                    db.close().with_context(cannot)?;
+                    let db = Database::open(&path).with_context(cannot)?;
+                    return Ok((Store { db, path }, start, made));
+                }
+                Err(redb::DatabaseError::RepairAborted) => {}
+                Err(e) => return Err(anyhow::Error::new(e).context(cannot())),
+            }
+        }
         let db = if fresh {
             Database::create(&path)
         } else {
             Database::open(&path)
         }
-        .with_context(|| {
-            format!(
-                "cannot open the state {} (damaged, or not a trailhound state; --state-reset starts over)",
-                path.display()
-            )
-        })?;
+        .with_context(cannot)?;
         let store = Store { db, path };
         if fresh {
             let tx = store.db.begin_write()?;
@@ -97,59 +122,10 @@ impl Store {
             }
             tx.commit()?;
         }
-        store.check()?;
-        Ok(store)
-    }
-
-    /// Refuses a database that is not a trailhound state of this version.
-    fn check(&self) -> Result<()> {
-        let what = |e: &dyn std::fmt::Display| {
-            format!(
-                "{} is not a trailhound state ({e}); --state-reset starts over",
-                self.path.display()
-            )
-        };
-        let tx = self.db.begin_read()?;
-        let meta = tx.open_table(META).map_err(|e| anyhow::anyhow!(what(&e)))?;
-        let get =
-            |k: &str| -> Result<Option<Vec<u8>>> { Ok(meta.get(k)?.map(|v| v.value().to_vec())) };
-        if get("format")?.as_deref() != Some(FORMAT) {
-            bail!(what(&"no trailhound format mark"));
-        }
-        let version = get("version")?.unwrap_or_default();
-        if version != VERSION {
-            bail!(
-                "{} was written by a trailhound with state layout version {}; this one reads version {} (use the trailhound that wrote it, or --state-reset)",
-                self.path.display(),
-                String::from_utf8_lossy(&version),
-                String::from_utf8_lossy(VERSION)
-            );
-        }
-        Ok(())
-    }
-
-    /// What the last run left.
-    pub fn start(&self) -> Result<Start> {
-        let tx = self.db.begin_read()?;
-        let meta = tx.open_table(META)?;
-        let engine = meta.get("engine")?.map(|v| v.value().to_vec());
-        let delivered = meta.get("delivered")?.is_none_or(|v| v.value() == b"1");
-        let outbox = match meta.get("outbox")? {
-            Some(v) if !delivered => serde_json::from_slice(v.value()).with_context(|| {
-                format!("the state {} is damaged (outbox)", self.path.display())
-            })?,
-            _ => Vec::new(),
-        };
-        let mut files = HashSet::new();
-        for row in tx.open_table(FILES)?.iter()? {
-            let (k, _) = row?;
-            files.insert(k.value().to_owned());
-        }
-        Ok(Start {
-            engine,
-            files,
-            outbox,
-        })
+        check(&store.db, &store.path)?;
+        let start = start(&store.db, &store.path)?;
+        let made = go_on(&start)?;
+        Ok((store, start, made))
     }
 
     /// The digest of `id` as last reported.
@@ -205,6 +181,55 @@ impl Store {
     pub fn size(&self) -> u64 {
         std::fs::metadata(&self.path).map_or(0, |m| m.len())
     }
+}
+
+/// What the last run left.
+fn start(db: &impl ReadableDatabase, path: &Path) -> Result<Start> {
+    let tx = db.begin_read()?;
+    let meta = tx.open_table(META)?;
+    let engine = meta.get("engine")?.map(|v| v.value().to_vec());
+    let delivered = meta.get("delivered")?.is_none_or(|v| v.value() == b"1");
+    let outbox = match meta.get("outbox")? {
+        Some(v) if !delivered => serde_json::from_slice(v.value())
+            .with_context(|| format!("the state {} is damaged (outbox)", path.display()))?,
+        _ => Vec::new(),
+    };
+    let mut files = HashSet::new();
+    for row in tx.open_table(FILES)?.iter()? {
+        let (k, _) = row?;
+        files.insert(k.value().to_owned());
+    }
+    Ok(Start {
+        engine,
+        files,
+        outbox,
+    })
+}
+
+/// Refuses a database that is not a trailhound state of this version.
+fn check(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
+    let what = |e: &dyn std::fmt::Display| {
+        format!(
+            "{} is not a trailhound state ({e}); --state-reset starts over",
+            path.display()
+        )
+    };
+    let tx = db.begin_read()?;
+    let meta = tx.open_table(META).map_err(|e| anyhow::anyhow!(what(&e)))?;
+    let get = |k: &str| -> Result<Option<Vec<u8>>> { Ok(meta.get(k)?.map(|v| v.value().to_vec())) };
+    if get("format")?.as_deref() != Some(FORMAT) {
+        bail!(what(&"no trailhound format mark"));
+    }
+    let version = get("version")?.unwrap_or_default();
+    if version != VERSION {
+        bail!(
+            "{} was written by a trailhound with state layout version {}; this one reads version {} (use the trailhound that wrote it, or --state-reset)",
+            path.display(),
+            String::from_utf8_lossy(&version),
+            String::from_utf8_lossy(VERSION)
+        );
+    }
+    Ok(())
 }
 
 /// A finding's digest: what it says, without its `status`.

@@ -28,7 +28,9 @@ fn day() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = tempdir("state-sim");
         let o = trailhound()
-            .args(["simulate", "--days", "1", "--events", "30000", "--seed", "14", "--out"])
+            .args([
+                "simulate", "--days", "1", "--events", "30000", "--seed", "14", "--out",
+            ])
             .arg(&dir)
             .output()
             .expect("run simulate");
@@ -134,11 +136,18 @@ fn cut_into(sim: &Path, n: usize, overlap: bool, name: &str) -> (Merged, PathBuf
 }
 
 /// What a state directory holds, table by table (the engine's state byte for byte).
-fn state_contents(dir: &Path) -> (Vec<u8>, BTreeMap<String, Vec<u8>>, BTreeMap<String, i64>) {
+type Contents = (Vec<u8>, BTreeMap<String, Vec<u8>>, BTreeMap<String, i64>);
+
+fn state_contents(dir: &Path) -> Contents {
     let db = Database::open(dir.join("trailhound.redb")).expect("open state");
     let tx = db.begin_read().expect("read");
     let meta = tx.open_table(META).expect("meta");
-    let engine = meta.get("engine").expect("get").expect("engine").value().to_vec();
+    let engine = meta
+        .get("engine")
+        .expect("get")
+        .expect("engine")
+        .value()
+        .to_vec();
     let reported = tx
         .open_table(REPORTED)
         .expect("reported")
@@ -182,7 +191,10 @@ fn issue_14_a_day_cut_into_runs_gives_the_findings_of_one_run() {
             "{n} runs (overlap {overlap}): the same findings"
         );
         for (id, f) in &one.latest {
-            assert_eq!(&cut.latest[id], f, "{n} runs (overlap {overlap}): finding {id}");
+            assert_eq!(
+                &cut.latest[id], f,
+                "{n} runs (overlap {overlap}): finding {id}"
+            );
         }
         assert!(
             state_contents(&state).0 == one_engine,
@@ -254,8 +266,8 @@ fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn");
-            let wait = if attempt < 3 {
-                took.mul_f64(1.1 * rng.next())
+            let wait = if attempt < 4 {
+                took.mul_f64(0.95 * rng.next())
             } else {
                 Duration::from_secs(3600)
             };
@@ -280,7 +292,9 @@ fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
         // What the reader has after the run: the output file as the finished run left it.
         got.add(read_findings(&out));
     }
-    assert!(kills >= 6, "only {kills} kills");
+    // Runs are timed when calm; one that goes faster under its kill time finishes on its own.
+    assert!(kills >= 2 * n, "only {kills} kills");
+    eprintln!("{kills} runs killed");
     got.assert_reported_once();
     assert_eq!(got.latest, want.latest, "the same findings");
     assert!(
@@ -307,7 +321,10 @@ fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.contains(says), "expected {says:?} in: {err}");
-        assert_eq!(std::fs::read(&db).ok(), before, "the state is untouched");
+        assert!(
+            std::fs::read(&db).ok() == before,
+            "{says}: the state is untouched"
+        );
         assert!(!out.exists(), "no output written");
     };
 
@@ -365,12 +382,17 @@ fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
     set_meta(
         &newer_engine,
         "engine",
-        text.replacen("\"version\":1,", "\"version\":999,", 1).as_bytes(),
+        text.replacen("\"version\":1,", "\"version\":999,", 1)
+            .as_bytes(),
     );
     refused(&newer_engine, &[], "format version 999");
 
     // Settings that shape the state.
-    refused(&copy("window"), &["--window", "5m"], "--window 15m (this run: 5m)");
+    refused(
+        &copy("window"),
+        &["--window", "5m"],
+        "--window 15m (this run: 5m)",
+    );
 
     // --state-reset starts over on purpose.
     let reset = copy("reset");

@@ -8,9 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use trailhound_core::config::Settings;
 use trailhound_core::finding::{self, Finding, Severity, Status};
-use trailhound_core::ranges::Ranges;
+use trailhound_core::pipeline::Engine;
 use trailhound_core::summary::{StateCounts, Summary};
 use trailhound_core::track::Explanation;
 
@@ -75,9 +74,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     settings.explain.clone_from(&args.explain);
     let (findings, summary, explanations) = match &args.input.state {
         Some(dir) => {
-            let store = state::Store::open(dir, args.input.state_reset)?;
-            let (findings, summary, explanations) =
-                stateful(&store, settings, ranges, &args.input)?;
+            let (store, start, engine) =
+                state::Store::open(dir, args.input.state_reset, |start| match &start.engine {
+                    Some(bytes) => drive::restore(settings, ranges, false, bytes),
+                    None => Ok(drive::engine(settings, ranges)),
+                })?;
+            let (findings, summary, explanations) = stateful(&store, start, engine, &args.input)?;
             // Written out only once the state (and this report, in its outbox) is durable.
             if !write_output(&args, &findings, true)? {
                 return Ok(ExitCode::SUCCESS);
@@ -127,15 +129,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// interrupted run did not get to write), and commits the state with that report.
 fn stateful(
     store: &state::Store,
-    settings: Settings,
-    ranges: Ranges,
+    start: state::Start,
+    mut engine: Engine,
     input: &InputArgs,
 ) -> Result<(Vec<Finding>, Summary, Vec<Explanation>)> {
-    let start = store.start()?;
-    let mut engine = match &start.engine {
-        Some(bytes) => drive::restore(settings, ranges, false, bytes)?,
-        None => drive::engine(settings, ranges),
-    };
     let (files, left_out) = drive::run_unread(&mut engine, input, Some(&start.files));
     let (findings, mut summary) = engine.checkpoint();
     let mut counts = StateCounts {
