@@ -18,6 +18,10 @@ use trailhound_core::time::{EventTime, HOUR};
 
 /// `format`, `version`, `engine`, `outbox`, `delivered`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The engine's state, in pieces of [`PIECE`] bytes (redb keeps large values less compactly).
+const ENGINE: TableDefinition<u32, &[u8]> = TableDefinition::new("engine");
+/// Size of a piece of the engine's state.
+const PIECE: usize = 1 << 20;
 /// Finding id → digest of the finding as last reported.
 const REPORTED: TableDefinition<&str, &[u8]> = TableDefinition::new("reported");
 /// Input read (canonical path) → the stream's watermark when it was read (ms).
@@ -118,6 +122,7 @@ impl Store {
                 meta.insert("format", FORMAT)?;
                 meta.insert("version", VERSION)?;
                 tx.open_table(REPORTED)?;
+                tx.open_table(ENGINE)?;
                 tx.open_table(FILES)?;
             }
             tx.commit()?;
@@ -146,7 +151,11 @@ impl Store {
         let tx = self.db.begin_write()?;
         {
             let mut meta = tx.open_table(META)?;
-            meta.insert("engine", end.engine)?;
+            let mut engine = tx.open_table(ENGINE)?;
+            engine.retain(|_, _| false)?;
+            for (i, piece) in (0u32..).zip(end.engine.chunks(PIECE)) {
+                engine.insert(i, piece)?;
+            }
             let findings: Vec<&Finding> = end.report.iter().map(|(f, _)| f).collect();
             meta.insert("outbox", serde_json::to_vec(&findings)?.as_slice())?;
             meta.insert("delivered", b"0".as_slice())?;
@@ -187,7 +196,13 @@ impl Store {
 fn start(db: &impl ReadableDatabase, path: &Path) -> Result<Start> {
     let tx = db.begin_read()?;
     let meta = tx.open_table(META)?;
-    let engine = meta.get("engine")?.map(|v| v.value().to_vec());
+    let mut engine: Option<Vec<u8>> = None;
+    for row in tx.open_table(ENGINE)?.iter()? {
+        let (_, piece) = row?;
+        engine
+            .get_or_insert_with(Vec::new)
+            .extend_from_slice(piece.value());
+    }
     let delivered = meta.get("delivered")?.is_none_or(|v| v.value() == b"1");
     let outbox = match meta.get("outbox")? {
         Some(v) if !delivered => serde_json::from_slice(v.value())
@@ -238,6 +253,16 @@ pub fn digest(f: &Finding) -> [u8; 32] {
     f.status = None;
     let bytes = serde_json::to_vec(&f).unwrap_or_default();
     Sha256::digest(&bytes).into()
+}
+
+/// `DIR/.NAME.trailhound-tmp` for `DIR/NAME`: where an output is written before it is renamed
+/// over its name.
+pub fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.trailhound-tmp"))
 }
 
 /// The key an input is remembered by: its canonical path.

@@ -14,6 +14,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const ENGINE: TableDefinition<u32, &[u8]> = TableDefinition::new("engine");
 const REPORTED: TableDefinition<&str, &[u8]> = TableDefinition::new("reported");
 const FILES: TableDefinition<&str, i64> = TableDefinition::new("files");
 
@@ -141,13 +142,13 @@ type Contents = (Vec<u8>, BTreeMap<String, Vec<u8>>, BTreeMap<String, i64>);
 fn state_contents(dir: &Path) -> Contents {
     let db = Database::open(dir.join("trailhound.redb")).expect("open state");
     let tx = db.begin_read().expect("read");
-    let meta = tx.open_table(META).expect("meta");
-    let engine = meta
-        .get("engine")
-        .expect("get")
+    let engine = tx
+        .open_table(ENGINE)
         .expect("engine")
-        .value()
-        .to_vec();
+        .iter()
+        .expect("iter")
+        .flat_map(|r| r.expect("row").1.value().to_vec())
+        .collect();
     let reported = tx
         .open_table(REPORTED)
         .expect("reported")
@@ -377,15 +378,23 @@ fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
     set_meta(&newer, "version", b"999");
     refused(&newer, &[], "layout version 999");
     let newer_engine = copy("newer-engine");
-    let (engine, ..) = state_contents(&newer_engine);
-    let text = String::from_utf8(engine).expect("utf-8");
-    set_meta(
-        &newer_engine,
-        "engine",
-        text.replacen("\"version\":1,", "\"version\":999,", 1)
-            .as_bytes(),
-    );
-    refused(&newer_engine, &[], "format version 999");
+    {
+        // The engine's head says version 9 (the first piece holds the head).
+        let db = Database::open(newer_engine.join("trailhound.redb")).expect("open");
+        let tx = db.begin_write().expect("write");
+        {
+            let mut table = tx.open_table(ENGINE).expect("engine");
+            let mut first = table.get(0).expect("get").expect("piece").value().to_vec();
+            let at = first
+                .windows(12)
+                .position(|w| w == b"\"version\":1,")
+                .expect("a version in the head");
+            first[at + 10] = b'9';
+            table.insert(0, first.as_slice()).expect("insert");
+        }
+        tx.commit().expect("commit");
+    }
+    refused(&newer_engine, &[], "format version 9");
 
     // Settings that shape the state.
     refused(
@@ -403,4 +412,54 @@ fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let first = read_findings(&out);
     assert!(first.iter().all(|f| f["status"] == "new"));
+}
+
+#[test]
+fn issue_14_enrich_cut_into_runs_writes_every_event_once_in_one_runs_order() {
+    let sim = day();
+    let all = files(sim);
+    let enrich = |files: &[PathBuf], state: &Path, out: &Path| {
+        let o = trailhound()
+            .arg("enrich")
+            .args(files)
+            .arg("--config")
+            .arg(sim.join("ground-truth/trailhound.toml"))
+            .args(["--no-progress", "--state"])
+            .arg(state)
+            .arg("--output")
+            .arg(out)
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(out).expect("output")
+    };
+    let work = tempdir("enrich-cut");
+    let one = enrich(&all, &work.join("one"), &work.join("one.ndjson"));
+    assert!(one.lines().count() > 1000);
+    let n = 5;
+    let mut cut = String::new();
+    for i in 0..n {
+        let part = &all[i * all.len() / n..(i + 1) * all.len() / n];
+        cut.push_str(&enrich(
+            part,
+            &work.join("cut"),
+            &work.join(format!("cut-{i}.ndjson")),
+        ));
+    }
+    assert!(
+        cut == one,
+        "five runs write what one run writes, in its order"
+    );
+    // A state made by `scan` is not one for `enrich` (its held events have no record text).
+    let o = scan_cmd(sim, &all[..10], &work.join("scan"), &work.join("s.jsonl")).output();
+    assert!(o.expect("run").status.success());
+    let o = trailhound()
+        .arg("enrich")
+        .args(&all[10..20])
+        .args(["--no-progress", "--state"])
+        .arg(work.join("scan"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`scan` (this run: `enrich`)"));
 }

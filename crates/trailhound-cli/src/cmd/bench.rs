@@ -88,7 +88,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .context("thread pool")?;
         // The stages take turns (floor, scan, enrich, floor, …) so that the machine's slow
         // moments fall on all three alike and the ratios hold.
-        let (mut floor, mut scan, mut enrich) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut floor, mut scan, mut enrich, mut stateful) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let store = std::env::temp_dir().join(format!("trailhound-bench-{}", std::process::id()));
         let mut digest = String::new();
         for _ in 0..args.runs.max(1) {
             floor.push(timed(|| pool.install(|| floor_once(&files)).0, events));
@@ -101,11 +103,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 events,
             ));
             enrich.push(timed(|| pipeline_once(t, &files, true).0, events));
+            stateful.push(timed(|| checkpointed_once(t, &files, &store), events));
         }
+        let _ = std::fs::remove_dir_all(&store);
         let floor = median(floor);
         report("floor", t, events, raw_bytes, floor, floor, "");
         report("scan", t, events, raw_bytes, median(scan), floor, &digest);
         report("enrich", t, events, raw_bytes, median(enrich), floor, "");
+        report("state", t, events, raw_bytes, median(stateful), floor, "");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -263,6 +268,35 @@ fn pipeline_once(
     )
 }
 
+/// `scan --state` on a fresh state: the pipeline, then the checkpoint, the engine's state saved
+/// and committed to a store in `dir`, as a run with durable state ends.
+fn checkpointed_once(threads: usize, files: &[(Arc<str>, Vec<u8>)], dir: &std::path::Path) -> u64 {
+    let mut engine = Engine::new(Settings::default(), Ranges::builtin(), Box::new(|_| {}));
+    let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| {
+        let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
+        Decoded::decode(name, &mut reader, gzip, false)
+    };
+    crate::ordered::map(files, threads, decode, |_, decoded| engine.feed(decoded));
+    let (_, summary) = engine.checkpoint();
+    let saved = engine.save_state().unwrap_or_default();
+    commit_to(dir, &saved);
+    summary.events_read
+}
+
+/// Commits `engine` state to a fresh store in `dir` (the bench's stand-in for a run's commit).
+fn commit_to(dir: &std::path::Path, engine: &[u8]) {
+    let _ = std::fs::remove_dir_all(dir);
+    let opened = crate::state::Store::open(dir, true, |_| Ok(()));
+    if let Ok((store, ..)) = opened {
+        let _ = store.commit(&crate::state::End {
+            engine,
+            files: &[],
+            watermark: None,
+            report: &[],
+        });
+    }
+}
+
 /// Resident set size of this process in bytes (Linux `/proc/self/status`).
 fn rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -313,7 +347,38 @@ fn state(n: usize) -> Result<ExitCode> {
     }
     let after = rss().context("cannot read /proc/self/status")?;
     let b = engine.state_bytes();
-    let (_, summary) = engine.finish();
+    let clock = Instant::now();
+    let (_, summary) = engine.checkpoint();
+    let checkpoint = clock.elapsed();
+    let clock = Instant::now();
+    let saved = engine
+        .save_state()
+        .map_err(|e| anyhow::anyhow!("cannot save the state: {e}"))?;
+    let save = clock.elapsed();
+    if let Ok(p) = std::env::var("TRAILHOUND_BENCH_DUMP") {
+        std::fs::write(p, &saved)?;
+    }
+    let dir = std::env::temp_dir().join(format!("trailhound-bench-state-{}", std::process::id()));
+    let clock = Instant::now();
+    commit_to(&dir, &saved);
+    let commit = clock.elapsed();
+    let on_disk = std::fs::metadata(dir.join(crate::state::FILE_NAME)).map_or(0, |m| m.len());
+    let clock = Instant::now();
+    let (_, start, _) = crate::state::Store::open(&dir, false, |_| Ok(()))?;
+    let bytes = start.engine.unwrap_or_default();
+    let restored = Engine::restore(
+        Settings::default(),
+        Ranges::builtin(),
+        Box::new(|_| {}),
+        false,
+        &bytes,
+    )?;
+    let load = clock.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    anyhow::ensure!(
+        restored.save_state().ok().as_deref() == Some(saved.as_slice()),
+        "the restored state differs from the saved one"
+    );
     let per = |x: usize| x as f64 / n.max(1) as f64;
     println!("tracked instances: {} (of {n})", summary.instances_tracked);
     println!(
@@ -322,6 +387,17 @@ fn state(n: usize) -> Result<ExitCode> {
         per(b.keys),
         per(b.addresses),
         per(b.instances + b.keys + b.addresses)
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "durable state (--state): {} bytes of engine state ({:.0} per instance), {} bytes on disk; checkpoint {:.0} ms, save {:.0} ms, commit {:.0} ms, load and restore {:.0} ms",
+        saved.len(),
+        per(saved.len()),
+        on_disk,
+        ms(checkpoint),
+        ms(save),
+        ms(commit),
+        ms(load)
     );
     println!(
         "resident memory: {:.1} MiB before, {:.1} MiB with {n} instances tracked (includes the reorder window and de-dup ids)",

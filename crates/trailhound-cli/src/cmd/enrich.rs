@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use trailhound_core::enrich::{self, Enricher};
+use trailhound_core::summary::StateCounts;
 
 use crate::drive::{self, InputArgs};
+use crate::state;
 
 /// Output forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -39,7 +41,23 @@ pub struct Args {
 /// Runs `enrich`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let (settings, ranges) = drive::prepare(&args.input)?;
-    let out: Box<dyn Write + Send> = match &args.output {
+    let (store, engine) = match &args.input.state {
+        Some(dir) => {
+            let (store, start, engine) =
+                state::Store::open(dir, args.input.state_reset, |start| match &start.engine {
+                    Some(bytes) => drive::restore(settings, ranges, true, bytes),
+                    None => Ok(drive::engine(settings, ranges)),
+                })?;
+            (Some((store, start)), engine)
+        }
+        None => (None, drive::engine(settings, ranges)),
+    };
+    // With state, a file is written beside its name and renamed over it once complete.
+    let target = match (&args.output, &store) {
+        (Some(path), Some(_)) => Some(state::temp_beside(path)),
+        (path, _) => path.clone(),
+    };
+    let out: Box<dyn Write + Send> = match &target {
         Some(path) => Box::new(BufWriter::with_capacity(
             1 << 20,
             File::create(path)
@@ -51,10 +69,45 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Format::Ndjson => enrich::Format::Ndjson,
         Format::EsBulk => enrich::Format::EsBulk,
     };
-    let mut engine =
-        drive::engine(settings, ranges).with_enrich(Enricher::new(format, &args.index), out);
-    drive::run(&mut engine, &args.input);
-    let (_, summary) = engine.finish();
+    let enricher = Enricher::new(format, &args.index);
+    let summary = match store {
+        Some((store, start)) => {
+            let mut engine = engine.with_enrich(enricher, out);
+            let (files, left_out) = drive::run_unread(&mut engine, &args.input, Some(&start.files));
+            let (_, mut summary) = engine.checkpoint();
+            if let (Some(tmp), Some(path)) = (&target, &args.output) {
+                // A run that read nothing new leaves the last output as it was.
+                if files.is_empty() && left_out > 0 {
+                    let _ = std::fs::remove_file(tmp);
+                } else if summary.enrich_error.is_none() {
+                    std::fs::rename(tmp, path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+            }
+            let saved = engine
+                .save_state()
+                .map_err(|e| anyhow::anyhow!("cannot save the state: {e}"))?;
+            store.commit(&state::End {
+                engine: &saved,
+                files: &files,
+                watermark: engine.watermark(),
+                report: &[],
+            })?;
+            summary.state = Some(StateCounts {
+                files_already_read: left_out,
+                events_held: engine.held_events(),
+                engine_state_bytes: saved.len() as u64,
+                store_bytes: store.size(),
+                ..StateCounts::default()
+            });
+            summary
+        }
+        None => {
+            let mut engine = engine.with_enrich(enricher, out);
+            drive::run(&mut engine, &args.input);
+            engine.finish().1
+        }
+    };
     if let Some(err) = &summary.enrich_error {
         if err.contains("Broken pipe") {
             return Ok(ExitCode::SUCCESS);

@@ -3,7 +3,7 @@
 //! Inputs are driven through the engine by `drive`; this file chooses the output and exit code.
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -204,7 +204,7 @@ fn stateful(
 fn write_output(args: &Args, findings: &[Finding], atomic: bool) -> Result<bool> {
     let written = match &args.output {
         Some(path) if atomic => {
-            let tmp = temp_beside(path);
+            let tmp = state::temp_beside(path);
             let file = File::create(&tmp)
                 .with_context(|| format!("cannot create the output file {}", tmp.display()))?;
             let mut w = BufWriter::new(file);
@@ -224,15 +224,6 @@ fn write_output(args: &Args, findings: &[Finding], atomic: bool) -> Result<bool>
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         other => other.context("cannot write findings").map(|()| true),
     }
-}
-
-/// `DIR/.NAME.trailhound-tmp` for `DIR/NAME`.
-fn temp_beside(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.trailhound-tmp"))
 }
 
 fn write_findings(out: &mut dyn Write, format: Format, findings: &[Finding]) -> io::Result<()> {

@@ -134,6 +134,7 @@ struct Draft {
     class: Class,
     severity: Severity,
     first: Session,
+    #[serde(with = "crate::state::serde_util::as_json")]
     context: SourceContext,
     evidence: Evidence,
     did: BTreeSet<String>,

@@ -42,6 +42,7 @@ const MAX_EXPECTED: usize = 20;
 /// A finding being accumulated.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Draft {
+    #[serde(with = "crate::state::serde_util::as_json")]
     finding: Finding,
     evidence: Evidence,
     delivery: Option<Delivery>,

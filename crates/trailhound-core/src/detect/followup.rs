@@ -39,6 +39,7 @@ const MAX_DRAFTS: usize = 100_000;
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Draft {
+    #[serde(with = "crate::state::serde_util::as_json")]
     finding: Finding,
     family: FollowUp,
     evidence: Evidence,

@@ -75,6 +75,7 @@ struct RoleProfile {
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct SsrfDraft {
+    #[serde(with = "crate::state::serde_util::as_json")]
     finding: Finding,
     evidence: Evidence,
     learned: Vec<(Family, Option<u16>)>,

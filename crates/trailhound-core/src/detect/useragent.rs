@@ -40,6 +40,7 @@ fn base_severity(kind: ToolKind) -> Severity {
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct ToolDraft {
+    #[serde(with = "crate::state::serde_util::as_json")]
     finding: Finding,
     kind: ToolKind,
     evidence: Evidence,

@@ -10,10 +10,13 @@
 //! by the TTLs and caps the engine already has, so the state's size follows what is tracked, not
 //! how many events were ever read.
 //!
-//! The bytes are two lines of JSON: a head (`FORMAT`, `VERSION`, the [`Shape`]) and the state.
-//! JSON is self-describing (a field added later reads as its default) and readable with any tool
-//! when something needs explaining; maps are written in key order so that the same state always
-//! gives the same bytes. A state of another version is refused, never misread.
+//! The bytes are a head, one line of JSON (`FORMAT`, `VERSION`, the [`Shape`]), then the state in
+//! postcard, a compact binary serde encoding: the state of a busy organisation is mostly held
+//! events and tracked instances, and JSON's field names and decimal numbers made it three times
+//! bigger and slower to write and read (`bench --instances`). Postcard is not self-describing, so
+//! any change to a state type needs a new `VERSION`; finding drafts, whose serde form is the
+//! findings schema, are embedded as JSON strings. Maps are written in key order so that the same
+//! state always gives the same bytes. A state of another version is refused, never misread.
 pub mod serde_util;
 
 use serde::{Deserialize, Serialize};
@@ -170,7 +173,8 @@ pub(crate) fn load(bytes: &[u8], run: &Shape) -> Result<Loaded, StateError> {
     if head.shape != *run {
         return Err(StateError::Settings(head.shape.differences(run)));
     }
-    serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))
+    let body = body.get(1..).unwrap_or_default();
+    postcard::from_bytes(body).map_err(|e| StateError::Corrupt(e.to_string()))
 }
 
 /// Writes a state document for an engine of shape `shape`.
@@ -180,9 +184,12 @@ pub(crate) fn save(shape: &Shape, saved: &Saved<'_>) -> Result<Vec<u8>, String> 
         version: VERSION,
         shape: shape.clone(),
     };
-    let mut out = serde_json::to_vec(&head).map_err(|e| e.to_string())?;
+    let head = serde_json::to_vec(&head).map_err(|e| e.to_string())?;
+    // Sized first: growing a buffer of tens of megabytes by doubling costs more (copies, and the
+    // kernel zeroing fresh pages) than a second, allocation-free pass over the state.
+    let size = postcard::experimental::serialized_size(saved).unwrap_or(0);
+    let mut out = Vec::with_capacity(head.len() + 1 + size);
+    out.extend_from_slice(&head);
     out.push(b'\n');
-    serde_json::to_writer(&mut out, saved)
-        .map_err(|e| format!("the engine state does not serialise: {e}"))?;
-    Ok(out)
+    postcard::to_extend(saved, out).map_err(|e| format!("the engine state does not serialise: {e}"))
 }

@@ -152,6 +152,29 @@ pub mod sorted_set {
     }
 }
 
+/// `with` for values whose serde form only a self-describing format reads back (the findings
+/// schema: optional fields left out, a flattened object, JSON values): written as a JSON string
+/// inside the state's compact binary encoding. Only finding drafts use it (a few per finding).
+pub mod as_json {
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes `v` as a JSON string.
+    pub fn serialize<S: Serializer, T: Serialize>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(v).map_err(S::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    /// Reads a JSON string.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(D::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
