@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use serde_json::json;
-use trailhound_core::finding::{Confidence, Finding, Severity};
+use trailhound_core::finding::{Confidence, Finding, Severity, Status};
 use trailhound_core::time::EventTime;
 
 /// Writes findings as OCSF Detection Finding lines.
@@ -38,14 +38,19 @@ pub fn detection_finding(f: &Finding) -> serde_json::Value {
         .iter()
         .map(|id| json!({"technique": {"uid": id}, "version": "19"}))
         .collect();
+    // With durable state, a finding reported before is an Update of the same `finding_info.uid`.
+    let (activity_id, activity_name) = match f.status {
+        Some(Status::Updated) => (2, "Update"),
+        _ => (1, "Create"),
+    };
     json!({
         "class_uid": 2004,
         "class_name": "Detection Finding",
         "category_uid": 2,
         "category_name": "Findings",
-        "activity_id": 1,
-        "activity_name": "Create",
-        "type_uid": 200401,
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+        "type_uid": 200400 + activity_id,
         "time": millis(&f.last_seen),
         "severity_id": severity_id,
         "severity": severity,

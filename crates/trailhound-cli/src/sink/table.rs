@@ -2,7 +2,7 @@
 //! (a role chain drawn as an indented tree from its origin) and first remediation command.
 use std::io::{self, Write};
 
-use trailhound_core::finding::Finding;
+use trailhound_core::finding::{Finding, Status};
 
 /// Writes findings as a table followed by details.
 pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
@@ -34,9 +34,14 @@ pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
     }
     for (i, f) in findings.iter().enumerate() {
         writeln!(out)?;
+        let status = match f.status {
+            Some(Status::New) => "NEW: ",
+            Some(Status::Updated) => "UPDATED (more evidence since it was reported): ",
+            None => "",
+        };
         writeln!(
             out,
-            "[{}] {} — {} severity, {:?} confidence (id {})",
+            "[{}] {status}{} — {} severity, {:?} confidence (id {})",
             i + 1,
             f.title,
             f.severity.as_str(),
