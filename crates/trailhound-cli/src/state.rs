@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
 use trailhound_core::finding::Finding;
+use trailhound_core::pipeline::Engine;
 use trailhound_core::time::{EventTime, HOUR};
 
 /// `format`, `version`, `engine`, `outbox`, `delivered`.
@@ -176,6 +177,26 @@ impl Store {
         tx.commit()
             .with_context(|| format!("cannot save the state {}", self.path.display()))?;
         Ok(())
+    }
+
+    /// Saves `engine`'s state and commits it with the run's inputs and report; returns the
+    /// engine state's size in bytes.
+    pub fn save_run(
+        &self,
+        engine: &Engine,
+        files: &[String],
+        report: &[(Finding, [u8; 32])],
+    ) -> Result<u64> {
+        let saved = engine
+            .save_state()
+            .map_err(|e| anyhow::anyhow!("cannot save the state: {e}"))?;
+        self.commit(&End {
+            engine: &saved,
+            files,
+            watermark: engine.watermark(),
+            report,
+        })?;
+        Ok(saved.len() as u64)
     }
 
     /// The report of the last commit has been written out.

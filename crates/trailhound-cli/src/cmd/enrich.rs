@@ -84,19 +84,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         .with_context(|| format!("cannot write {}", path.display()))?;
                 }
             }
-            let saved = engine
-                .save_state()
-                .map_err(|e| anyhow::anyhow!("cannot save the state: {e}"))?;
-            store.commit(&state::End {
-                engine: &saved,
-                files: &files,
-                watermark: engine.watermark(),
-                report: &[],
-            })?;
+            let saved = store.save_run(&engine, &files, &[])?;
             summary.state = Some(StateCounts {
                 files_already_read: left_out,
                 events_held: engine.held_events(),
-                engine_state_bytes: saved.len() as u64,
+                engine_state_bytes: saved,
                 store_bytes: store.size(),
                 ..StateCounts::default()
             });

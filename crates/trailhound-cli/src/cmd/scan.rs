@@ -178,16 +178,7 @@ fn stateful(
         }
     }
     report.sort_by(|a, b| finding::order(&a.0, &b.0));
-    let saved = engine
-        .save_state()
-        .map_err(|e| anyhow::anyhow!("cannot save the state: {e}"))?;
-    store.commit(&state::End {
-        engine: &saved,
-        files: &files,
-        watermark: engine.watermark(),
-        report: &report,
-    })?;
-    counts.engine_state_bytes = saved.len() as u64;
+    counts.engine_state_bytes = store.save_run(&engine, &files, &report)?;
     counts.store_bytes = store.size();
     summary.state = Some(counts);
     let explanations = engine.explanations();
