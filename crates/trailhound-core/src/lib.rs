@@ -29,6 +29,7 @@ pub mod pipeline;
 pub mod ranges;
 pub mod redact;
 pub mod remedy;
+pub mod sigma;
 pub mod state;
 pub mod summary;
 pub mod time;
