@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use trailhound_core::config::{Config, Settings};
-use trailhound_core::decode::{Position, Sink, Skip, SkipReason};
+use trailhound_core::decode::{Position, Skip, SkipReason};
 use trailhound_core::input::{self, Input, Origin};
-use trailhound_core::pipeline::{Decoded, Engine};
+use trailhound_core::pipeline::{Decoded, Engine, RawWant};
 use trailhound_core::ranges::Ranges;
+use trailhound_core::sigma::{Rule, RuleSet};
 use trailhound_core::time::parse_duration;
 
 /// Input and engine options shared by `scan` and `enrich`.
@@ -57,6 +58,14 @@ pub struct InputArgs {
     /// With --state: forget the saved state and start over.
     #[arg(long, requires = "state")]
     pub state_reset: bool,
+    /// Sigma rules (YAML) to run on every event: a file or a directory of `.yml`/`.yaml` files.
+    /// Repeatable. Rules for other log sources, or using what is not supported, are refused with
+    /// the reason (an error with --strict).
+    #[arg(long, value_name = "PATH")]
+    pub sigma: Vec<PathBuf>,
+    /// Run the 57 SigmaHQ CloudTrail rules bundled with trailhound (DRL 1.1; `data/sigma/`).
+    #[arg(long)]
+    pub sigma_builtin: bool,
 }
 
 /// Files larger than this are streamed on the main thread instead of decoded whole by a worker.
@@ -153,12 +162,12 @@ enum Work {
 /// Decodes inputs on every core (small files whole, ahead of the engine) and feeds the engine in
 /// input order.
 fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar, threads: usize) {
-    let raw = engine.wants_raw();
+    let want = engine.raw_want();
     let decode = |input: &Input| {
         if input.digest {
             Work::Digest
         } else if is_small_file(input) {
-            Work::Decoded(decode_whole(input, raw))
+            Work::Decoded(decode_whole(input, &want))
         } else {
             Work::Stream
         }
@@ -187,13 +196,13 @@ fn is_small_file(input: &Input) -> bool {
     }
 }
 
-fn decode_whole(input: &Input, raw: bool) -> Decoded {
+fn decode_whole(input: &Input, want: &RawWant) -> Decoded {
     let name: Arc<str> = input.origin.name().into();
     match input::open(&input.origin) {
-        Ok((mut reader, gzip)) => Decoded::decode(&name, &mut reader, gzip, raw),
+        Ok((mut reader, gzip)) => Decoded::decode_with(&name, &mut reader, gzip, want),
         Err(e) => Decoded {
             items: vec![Err(open_error(name, &e))],
-            raw,
+            raw: want.clone(),
         },
     }
 }
@@ -286,7 +295,67 @@ fn settings(args: &InputArgs) -> Result<(Settings, Option<PathBuf>)> {
         .aws_ip_ranges
         .clone()
         .or_else(|| config.ranges.aws_ip_ranges.as_ref().map(|p| dir.join(p)));
+    settings.sigma = sigma_rules(args)?;
     Ok((settings, ranges_file))
+}
+
+/// The Sigma rules of `--sigma` and `--sigma-builtin`: each refused rule is reported with its file,
+/// id and reason (and is an error with `--strict`).
+fn sigma_rules(args: &InputArgs) -> Result<Option<Arc<RuleSet>>> {
+    if args.sigma.is_empty() && !args.sigma_builtin {
+        return Ok(None);
+    }
+    let mut loaded = Vec::new();
+    if args.sigma_builtin {
+        loaded.extend(trailhound_core::sigma::builtin());
+    }
+    for path in &args.sigma {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            let mut stack = vec![path.clone()];
+            while let Some(dir) = stack.pop() {
+                let entries = std::fs::read_dir(&dir)
+                    .with_context(|| format!("--sigma: cannot read {}", dir.display()))?;
+                for e in entries {
+                    let p = e?.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                        files.push(p);
+                    }
+                }
+            }
+            files.sort();
+        } else {
+            files.push(path.clone());
+        }
+        for f in files {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("--sigma: cannot read {}", f.display()))?;
+            loaded.push(Rule::parse(&text, &f.display().to_string()));
+        }
+    }
+    let mut rules = Vec::new();
+    let mut refused = 0;
+    for r in loaded {
+        match r {
+            Ok(rule) => rules.push(rule),
+            Err(e) => {
+                refused += 1;
+                eprintln!("trailhound: sigma: refused {e}");
+            }
+        }
+    }
+    if refused > 0 && args.strict {
+        anyhow::bail!("--strict: {refused} Sigma rule(s) refused");
+    }
+    if refused > 0 {
+        eprintln!(
+            "trailhound: sigma: {} rules loaded, {refused} refused (the run goes on without them)",
+            rules.len()
+        );
+    }
+    Ok(Some(Arc::new(RuleSet::new(rules))))
 }
 
 /// The bundled ranges, or the bundled ones with AWS's replaced by a newer ip-ranges.json.

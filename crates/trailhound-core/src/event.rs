@@ -251,6 +251,10 @@ pub struct Event {
     /// The original record text, only when the consumer asked for it (`enrich`): secrets
     /// redacted and on one line ([`crate::redact::record_text`]).
     pub raw: Option<RawText>,
+    /// The Sigma rules the record matches (indexes into the run's rule set), decided while
+    /// decoding, when rules are loaded.
+    #[serde(default)]
+    pub sigma: Option<Box<[u16]>>,
 }
 
 /// A record's text: a span of its log file's text, shared by the file's records (one copy of the

@@ -179,10 +179,30 @@ pub struct Finding {
     /// Every credential issuance from the origin to the session behind the evidence, first first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainHop>,
+    /// The Sigma rule behind a `Sigma` finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleRef>,
     /// The finding this one follows from (the exfiltration, chain or attack tool the session descends
     /// from), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_finding_id: Option<String>,
+}
+
+/// The Sigma rule a `Sigma` finding comes from (its `id`, as published, and what it says of itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RuleRef {
+    /// The rule's `id`.
+    pub id: String,
+    /// `title`.
+    pub title: String,
+    /// `level`.
+    pub level: String,
+    /// `tags` (MITRE tactics and techniques).
+    pub tags: Vec<String>,
+    /// `author`.
+    pub author: String,
+    /// `references`.
+    pub references: Vec<String>,
 }
 
 /// Where a chain of sessions began (SPEC §2.2: an IAM user's long-term key, an EC2 instance, a

@@ -298,6 +298,7 @@ mod tests {
             },
             detail: Detail::None,
             raw: None,
+            sigma: None,
         }
     }
 

@@ -16,10 +16,20 @@ use crate::event::Event;
 use crate::finding::{self, Finding};
 use crate::order::Reorder;
 use crate::ranges::Ranges;
+use crate::sigma::RuleSet;
 use crate::state::{self, Shape, StateError};
 use crate::summary::Summary;
 use crate::track::Tracker;
 use crate::useragent::{AgentCache, UserAgent};
+
+/// What decoding adds to events: their record text (`enrich`), and the Sigma rules they match.
+#[derive(Clone, Debug, Default)]
+pub struct RawWant {
+    /// Every event keeps its record text (`enrich`).
+    pub all: bool,
+    /// Rules decided on each record while it is at hand.
+    pub sigma: Option<Arc<RuleSet>>,
+}
 
 /// What decoding one input produced, held so that inputs decoded in parallel can be handed to the
 /// engine in input order ([`Engine::feed`]).
@@ -27,16 +37,31 @@ use crate::useragent::{AgentCache, UserAgent};
 pub struct Decoded {
     /// Events and skips, in the input's order.
     pub items: Vec<Result<Box<Event>, Skip>>,
-    /// Keep each event's record text (for `enrich`).
-    pub raw: bool,
+    /// Which events keep their record text.
+    pub raw: RawWant,
 }
 
 impl Decoded {
-    /// Decodes one opened input.
+    /// Decodes one opened input (`raw`: every event keeps its record text, for `enrich`).
     pub fn decode(name: &Arc<str>, reader: &mut dyn BufRead, gzip: bool, raw: bool) -> Decoded {
+        let want = RawWant {
+            all: raw,
+            sigma: None,
+        };
+        Decoded::decode_with(name, reader, gzip, &want)
+    }
+
+    /// Decodes one opened input, keeping the record text of the events `want` names
+    /// ([`Engine::raw_want`]).
+    pub fn decode_with(
+        name: &Arc<str>,
+        reader: &mut dyn BufRead,
+        gzip: bool,
+        want: &RawWant,
+    ) -> Decoded {
         let mut out = Decoded {
             items: Vec::new(),
-            raw,
+            raw: want.clone(),
         };
         decode::decode(name, reader, gzip, &mut out);
         out
@@ -51,7 +76,11 @@ impl Sink for Decoded {
         self.items.push(Err(skip));
     }
     fn wants_raw(&self) -> bool {
-        self.raw
+        self.raw.all
+    }
+
+    fn sigma(&self) -> Option<&RuleSet> {
+        self.raw.sigma.as_deref()
     }
 }
 
@@ -207,6 +236,14 @@ impl Engine {
         self.stages.tracker.explanations()
     }
 
+    /// Which events decoded for this engine must keep their record text ([`Decoded::decode_with`]).
+    pub fn raw_want(&self) -> RawWant {
+        RawWant {
+            all: self.stages.enrich.is_some(),
+            sigma: self.settings.sigma.clone(),
+        }
+    }
+
     /// The newest event time read so far (the stream's watermark), if any.
     pub fn watermark(&self) -> Option<crate::time::EventTime> {
         self.reorder.newest()
@@ -350,6 +387,11 @@ impl Engine {
         for f in &findings {
             summary.finding(f.finding_type, f.severity.as_str());
         }
+        if let Some(rules) = &self.settings.sigma {
+            summary.sigma = Some(crate::summary::SigmaCounts {
+                rules: rules.rules().len() as u64,
+            });
+        }
         (findings, summary)
     }
 }
@@ -365,6 +407,10 @@ impl Sink for Engine {
 
     fn wants_raw(&self) -> bool {
         self.stages.enrich.is_some()
+    }
+
+    fn sigma(&self) -> Option<&RuleSet> {
+        self.settings.sigma.as_deref()
     }
 
     fn skip(&mut self, skip: Skip) {

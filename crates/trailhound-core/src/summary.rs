@@ -42,6 +42,9 @@ pub struct Summary {
     /// With durable state (`--state`): what the run carried over and what it reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<StateCounts>,
+    /// Sigma rules run (`--sigma`), and candidate events they could not be decided on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<SigmaCounts>,
     /// `enrich`: events written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enriched: Option<u64>,
@@ -51,6 +54,13 @@ pub struct Summary {
     /// `enrich`: the output failed (e.g. a closed pipe) and stopped here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enrich_error: Option<String>,
+}
+
+/// Sigma rules in a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SigmaCounts {
+    /// Rules loaded.
+    pub rules: u64,
 }
 
 /// What a run with durable state carried over and reported.
@@ -141,6 +151,9 @@ impl fmt::Display for Summary {
         )?;
         for (k, v) in &self.findings {
             write!(f, "\n  {k}: {v}")?;
+        }
+        if let Some(s) = &self.sigma {
+            write!(f, "\nsigma:           {} rules run", s.rules)?;
         }
         if let Some(st) = &self.state {
             write!(

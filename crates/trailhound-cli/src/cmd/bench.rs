@@ -20,6 +20,7 @@ use trailhound_core::finding::stable_id;
 use trailhound_core::input::{self, Origin};
 use trailhound_core::pipeline::{Decoded, Engine};
 use trailhound_core::ranges::Ranges;
+use trailhound_core::sigma::RuleSet;
 
 /// Measure the pipeline against the decode floor.
 #[derive(clap::Args, Debug)]
@@ -81,6 +82,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "{:<8} {:>7} {:>12} {:>10} {:>9} {:>6}  findings",
         "stage", "threads", "events/s", "MB/s", "vs floor", "cores"
     );
+    // `scan --sigma-builtin`: the 57 SigmaHQ rules.
+    let rules = Arc::new(RuleSet::new(
+        trailhound_core::sigma::builtin()
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect(),
+    ));
     for &t in &threads {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -88,21 +96,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .context("thread pool")?;
         // The stages take turns (floor, scan, enrich, floor, …) so that the machine's slow
         // moments fall on all three alike and the ratios hold.
-        let (mut floor, mut scan, mut enrich, mut stateful) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut floor, mut scan, mut enrich, mut stateful, mut sigma) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut sigma_digest = String::new();
         let store = std::env::temp_dir().join(format!("trailhound-bench-{}", std::process::id()));
         let mut digest = String::new();
         for _ in 0..args.runs.max(1) {
             floor.push(timed(|| pool.install(|| floor_once(&files)).0, events));
             scan.push(timed(
                 || {
-                    let (n, d) = pipeline_once(t, &files, false);
+                    let (n, d) = pipeline_once(t, &files, false, None);
                     digest = d;
                     n
                 },
                 events,
             ));
-            enrich.push(timed(|| pipeline_once(t, &files, true).0, events));
+            enrich.push(timed(|| pipeline_once(t, &files, true, None).0, events));
+            sigma.push(timed(
+                || {
+                    let (n, d) = pipeline_once(t, &files, false, Some(rules.clone()));
+                    sigma_digest = d;
+                    n
+                },
+                events,
+            ));
             stateful.push(timed(|| checkpointed_once(t, &files, &store), events));
         }
         let _ = std::fs::remove_dir_all(&store);
@@ -111,6 +128,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         report("scan", t, events, raw_bytes, median(scan), floor, &digest);
         report("enrich", t, events, raw_bytes, median(enrich), floor, "");
         report("state", t, events, raw_bytes, median(stateful), floor, "");
+        report(
+            "sigma",
+            t,
+            events,
+            raw_bytes,
+            median(sigma),
+            floor,
+            &sigma_digest,
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -243,17 +269,23 @@ fn pipeline_once(
     threads: usize,
     files: &[(Arc<str>, Vec<u8>)],
     with_enrich: bool,
+    sigma: Option<Arc<RuleSet>>,
 ) -> (u64, String) {
-    let mut engine = Engine::new(Settings::default(), Ranges::builtin(), Box::new(|_| {}));
+    let settings = Settings {
+        sigma,
+        ..Settings::default()
+    };
+    let mut engine = Engine::new(settings, Ranges::builtin(), Box::new(|_| {}));
     if with_enrich {
         engine = engine.with_enrich(
             Enricher::new(enrich::Format::Ndjson, "bench"),
             Box::new(io::sink()),
         );
     }
+    let want = engine.raw_want();
     let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| {
         let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
-        Decoded::decode(name, &mut reader, gzip, with_enrich)
+        Decoded::decode_with(name, &mut reader, gzip, &want)
     };
     crate::ordered::map(files, threads, decode, |_, decoded| engine.feed(decoded));
     let (findings, summary) = engine.finish();

@@ -35,6 +35,8 @@ pub struct Settings {
     pub chain_allow: Vec<ChainAllow>,
     /// Instances whose learned addresses and decisions are logged (`scan --explain`).
     pub explain: Vec<String>,
+    /// Sigma rules to run on every event (loaded by the caller: `scan --sigma`).
+    pub sigma: Option<std::sync::Arc<crate::sigma::RuleSet>>,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             suppress: Vec::new(),
             chain_allow: Vec::new(),
             explain: Vec::new(),
+            sigma: None,
         }
     }
 }
@@ -107,6 +110,7 @@ impl Config {
             suppress: self.suppress.clone(),
             chain_allow,
             explain: Vec::new(),
+            sigma: None,
         })
     }
 }

@@ -50,7 +50,12 @@ pub trait Sink {
     fn event(&mut self, event: Box<Event>);
     /// One skipped file, record or line.
     fn skip(&mut self, skip: Skip);
-    /// True when events should carry their original record text ([`Event::raw`], for `enrich`).
+    /// Sigma rules to decide on each event while its record is at hand ([`Event::sigma`]).
+    fn sigma(&self) -> Option<&crate::sigma::RuleSet> {
+        None
+    }
+
+    /// True when every event should carry its original record text (`enrich`).
     fn wants_raw(&self) -> bool {
         false
     }
@@ -237,6 +242,9 @@ impl<'s> Decoder<'s> {
             self.sink.skip(skip);
         }
         self.events += 1;
+        if let Some(rules) = self.sink.sigma() {
+            event.sigma = rules.hits(&event, raw);
+        }
         if self.sink.wants_raw() {
             // Secrets never leave the decoder (and this runs on the decoding threads).
             let text = crate::redact::record_text(raw);

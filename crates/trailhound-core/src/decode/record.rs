@@ -239,6 +239,7 @@ impl<'a> RawEvent<'a> {
             identity,
             detail,
             raw: None,
+            sigma: None,
         })
     }
 }

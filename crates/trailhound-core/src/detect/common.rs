@@ -24,6 +24,7 @@ pub(super) fn blank(kind: &'static str, severity: Severity) -> Finding {
     Finding {
         id: String::new(),
         status: None,
+        rule: None,
         finding_type: kind,
         severity,
         confidence: Confidence::High,

@@ -252,6 +252,7 @@ fn draft(
     let finding = Finding {
         id: stable_id(&[class.kind, &account, &obs.instance, &obs.ip.to_string()]),
         status: None,
+        rule: None,
         finding_type: class.kind,
         severity: class.severity,
         confidence,

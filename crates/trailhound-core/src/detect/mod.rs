@@ -10,6 +10,7 @@ mod chain;
 mod common;
 mod exfil;
 mod followup;
+mod sigma;
 mod ssrf;
 mod suspects;
 #[cfg(test)]
@@ -17,6 +18,7 @@ pub(crate) mod testkit;
 mod useragent;
 
 pub use chain::{LEARN_DAYS, ROLE_CHAINING, SETTLE};
+pub use sigma::SIGMA;
 pub use ssrf::{aws_agent, MIN_CALLS, MIN_SPAN, ROLLOUT, SSRF};
 pub use useragent::ATTACK_TOOL;
 
@@ -45,6 +47,7 @@ pub struct Detectors {
     ssrf: ssrf::Ssrf,
     chain: chain::RoleChaining,
     follow: followup::FollowUps,
+    sigma: sigma::SigmaMatches,
 }
 
 impl Detectors {
@@ -65,6 +68,7 @@ impl Detectors {
             ssrf: ssrf::Ssrf::new(),
             chain: chain::RoleChaining::new(allow),
             follow: followup::FollowUps::default(),
+            sigma: sigma::SigmaMatches::new(settings.sigma.clone()),
         }
     }
 
@@ -77,6 +81,7 @@ impl Detectors {
         )
         .with_write_only(settings.write_only);
         self.chain.configure(settings.chain_allow.clone());
+        self.sigma.configure(settings.sigma.clone());
     }
 
     /// One event, in event-time order, with its parsed user agent and the tracker's judgement of it.
@@ -107,6 +112,9 @@ impl Detectors {
         self.chain.on_call(ev);
         self.follow
             .on_event(ev, &self.catalog, tracker, book, &self.suspects);
+        if let Some(hits) = &ev.sigma {
+            self.sigma.on_event(ev, hits, tracker, book, &self.suspects);
+        }
     }
 
     /// An instance credential used where it should not be is the first suspicious session (its
@@ -173,6 +181,7 @@ impl Detectors {
             ssrf: ssrf::Ssrf::new(),
             chain: chain::RoleChaining::new(Vec::new()),
             follow: followup::FollowUps::default(),
+            sigma: sigma::SigmaMatches::default(),
         };
         std::mem::replace(self, empty).report(true)
     }
@@ -196,7 +205,8 @@ impl Detectors {
             .into_iter()
             .chain(self.tools.finish())
             .chain(self.ssrf.finish())
-            .chain(self.follow.finish());
+            .chain(self.follow.finish())
+            .chain(self.sigma.finish());
         for (f, parent) in rest {
             if let Some(p) = parent {
                 refs.push((out.len(), p));

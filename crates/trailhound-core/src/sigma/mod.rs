@@ -10,8 +10,9 @@
 //! Matching happens in two steps. First on the decoded [`Event`]'s own fields (`eventSource`,
 //! `eventName`, `userIdentity.type`, …) with three-valued logic: a field the event does not carry
 //! is *unknown*. Only when the answer is unknown is the record's text parsed and the rule decided
-//! on it ([`RuleSet::needs_record`] tells the decoder which events keep their text). Field paths are
-//! dotted paths into the record's objects; a list field matches when one element does; an object
+//! on it. Both happen while decoding, on the decoding threads, with the record at hand
+//! ([`RuleSet::hits`] fills [`Event::sigma`]): the record text is never kept for it. Field paths
+//! are dotted paths into the record's objects; a list field matches when one element does; an object
 //! field is matched as its compact JSON text. Case-insensitive matching folds ASCII only.
 mod condition;
 mod glob;
@@ -73,6 +74,8 @@ enum Search {
 #[derive(Debug)]
 struct Check {
     path: String,
+    /// The path as a field the decoded event carries, resolved once.
+    known: Known,
     /// Values must all match (`|all`) rather than any.
     all: bool,
     values: Vec<Matcher>,
@@ -132,13 +135,47 @@ enum Look<'a> {
     Unknown,
 }
 
+/// The fields a decoded [`Event`] carries, named once when a rule is compiled (so testing a rule
+/// on an event compares no field names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+    EventSource,
+    EventName,
+    AwsRegion,
+    ErrorCode,
+    UserAgent,
+    SourceIp,
+    IdentityType,
+    IdentityArn,
+    IssuerType,
+    /// Only the record has it.
+    Other,
+}
+
+impl Known {
+    fn of(path: &str) -> Known {
+        match path {
+            "eventSource" => Known::EventSource,
+            "eventName" => Known::EventName,
+            "awsRegion" => Known::AwsRegion,
+            "errorCode" => Known::ErrorCode,
+            "userAgent" => Known::UserAgent,
+            "sourceIPAddress" => Known::SourceIp,
+            "userIdentity.type" => Known::IdentityType,
+            "userIdentity.arn" => Known::IdentityArn,
+            "userIdentity.sessionContext.sessionIssuer.type" => Known::IssuerType,
+            _ => Known::Other,
+        }
+    }
+}
+
 /// Where a rule reads fields from.
 trait Fields {
-    fn look(&self, path: &str) -> Look<'_>;
+    fn look(&self, path: &str, known: Known) -> Look<'_>;
 }
 
 impl Fields for Event {
-    fn look(&self, path: &str) -> Look<'_> {
+    fn look(&self, _path: &str, known: Known) -> Look<'_> {
         let id = &self.identity;
         fn opt(v: &Option<compact_str::CompactString>) -> Look<'_> {
             match v {
@@ -146,13 +183,13 @@ impl Fields for Event {
                 None => Look::Unknown,
             }
         }
-        match path {
-            "eventSource" => Look::Str(&self.event_source),
-            "eventName" => Look::Str(&self.event_name),
-            "awsRegion" => Look::Str(&self.region),
-            "errorCode" => opt(&self.error_code),
-            "userAgent" | "sourceIPAddress" => {
-                let v = if path == "userAgent" {
+        match known {
+            Known::EventSource => Look::Str(&self.event_source),
+            Known::EventName => Look::Str(&self.event_name),
+            Known::AwsRegion => Look::Str(&self.region),
+            Known::ErrorCode => opt(&self.error_code),
+            Known::UserAgent | Known::SourceIp => {
+                let v = if known == Known::UserAgent {
                     &self.user_agent
                 } else {
                     &self.source_ip
@@ -164,7 +201,7 @@ impl Fields for Event {
                     Look::Str(v)
                 }
             }
-            "userIdentity.type" => match id.kind {
+            Known::IdentityType => match id.kind {
                 IdentityType::AssumedRole => Look::Str("AssumedRole"),
                 IdentityType::IamUser => Look::Str("IAMUser"),
                 IdentityType::Root => Look::Str("Root"),
@@ -175,18 +212,18 @@ impl Fields for Event {
                 IdentityType::WebIdentityUser => Look::Str("WebIdentityUser"),
                 IdentityType::Other | IdentityType::Missing => Look::Unknown,
             },
-            "userIdentity.arn" => opt(&id.arn),
-            "userIdentity.sessionContext.sessionIssuer.type" => match id.issuer_arn.as_deref() {
+            Known::IdentityArn => opt(&id.arn),
+            Known::IssuerType => match id.issuer_arn.as_deref() {
                 Some(a) if a.contains(":role/") => Look::Str("Role"),
                 _ => Look::Unknown,
             },
-            _ => Look::Unknown,
+            Known::Other => Look::Unknown,
         }
     }
 }
 
 impl Fields for Value {
-    fn look(&self, path: &str) -> Look<'_> {
+    fn look(&self, path: &str, _known: Known) -> Look<'_> {
         let mut v = self;
         let mut parts = path.split('.');
         while let Some(part) = parts.next() {
@@ -197,7 +234,7 @@ impl Fields for Value {
                     let rest = rest.join(".");
                     let found: Vec<Value> = items
                         .iter()
-                        .flat_map(|item| match item.look(&rest) {
+                        .flat_map(|item| match item.look(&rest, Known::Other) {
                             Look::Str(s) => vec![Value::String(s.to_owned())],
                             Look::Num(n) => vec![Value::String(n)],
                             Look::Bool(b) => vec![Value::Bool(b)],
@@ -334,7 +371,7 @@ fn any(it: impl Iterator<Item = Tri>) -> Tri {
 
 impl Check {
     fn eval(&self, f: &dyn Fields) -> Tri {
-        let look = f.look(&self.path);
+        let look = f.look(&self.path, self.known);
         if matches!(look, Look::Unknown) {
             return Tri::Unknown;
         }
@@ -349,7 +386,7 @@ impl Check {
             && self
                 .values
                 .iter()
-                .any(|m| matches!(m, Matcher::FieldRef(p) if matches!(f.look(p), Look::Unknown)))
+                .any(|m| matches!(m, Matcher::FieldRef(p) if matches!(f.look(p, Known::of(p)), Look::Unknown)))
         {
             return Tri::Unknown;
         }
@@ -394,7 +431,7 @@ impl Matcher {
                 s.eq_ignore_ascii_case(if *want { "true" } else { "false" })
             }
             (Matcher::Bool(_), _) => false,
-            (Matcher::FieldRef(other), look) => match (look, f.look(other)) {
+            (Matcher::FieldRef(other), look) => match (look, f.look(other, Known::of(other))) {
                 (Look::Str(a), Look::Str(b)) => *a == b,
                 (Look::Num(a), Look::Num(b)) => a == &b,
                 (Look::Bool(a), Look::Bool(b)) => *a == b,
@@ -409,7 +446,7 @@ impl Matcher {
 pub struct RuleSet {
     rules: Vec<Rule>,
     /// Lower-cased `eventName` → the rules that require it.
-    by_name: HashMap<String, Vec<u32>>,
+    by_name: HashMap<String, Vec<u32>, foldhash::fast::RandomState>,
     /// Rules without such a requirement: tested on every event.
     everywhere: Vec<u32>,
 }
@@ -468,11 +505,23 @@ impl RuleSet {
         }
     }
 
-    /// True when some rule cannot be decided on the decoded event: the decoder keeps the record's
-    /// text for it.
-    pub fn needs_record(&self, ev: &Event) -> bool {
-        let mut needs = false;
-        self.candidates(ev, |_, t| needs |= t == Tri::Unknown);
-        needs
+    /// The rules `ev` matches, decided while decoding: on the decoded event when it can tell,
+    /// else on `record` (its text, parsed only then). `None` when none match.
+    pub fn hits(&self, ev: &Event, record: &str) -> Option<Box<[u16]>> {
+        let mut hits: Vec<u16> = Vec::new();
+        let mut parsed: Option<Option<Value>> = None;
+        self.candidates(ev, |i, t| {
+            let hit = match t {
+                Tri::True => true,
+                _ => parsed
+                    .get_or_insert_with(|| serde_json::from_str(record).ok())
+                    .as_ref()
+                    .is_some_and(|v| self.rules[i].on_record(v)),
+            };
+            if hit {
+                hits.push(i as u16);
+            }
+        });
+        (!hits.is_empty()).then(|| hits.into_boxed_slice())
     }
 }

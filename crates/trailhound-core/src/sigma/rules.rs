@@ -243,7 +243,12 @@ fn compile_check(key: &str, v: &Value) -> Result<Check, String> {
             other => Err(format!("`{key}`: value {other} is not supported")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Check { path, all, values })
+    Ok(Check {
+        known: super::Known::of(&path),
+        path,
+        all,
+        values,
+    })
 }
 
 /// The lower-cased `eventName`s a rule requires, when every event of another name is sure not
@@ -266,7 +271,7 @@ pub(super) fn required_names(rule: &Rule) -> Option<Vec<String>> {
     }
     struct Other;
     impl Fields for Other {
-        fn look(&self, path: &str) -> Look<'_> {
+        fn look(&self, path: &str, _known: super::Known) -> Look<'_> {
             if path == "eventName" {
                 Look::Str("\u{1}not-a-name")
             } else {
