@@ -199,7 +199,8 @@ impl Engine {
     }
 
     /// Also writes every event, enriched, to `out` (events then carry their record text).
-    pub fn with_enrich(mut self, enricher: Enricher, out: Box<dyn Write + Send>) -> Self {
+    pub fn with_enrich(mut self, mut enricher: Enricher, out: Box<dyn Write + Send>) -> Self {
+        enricher.set_sigma(self.settings.sigma.clone());
         self.stages.enrich = Some(EnrichOut {
             enricher,
             out,

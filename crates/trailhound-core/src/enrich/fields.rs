@@ -23,6 +23,9 @@ pub struct Enrichment<'a> {
     pub source: SourceInfo<'a>,
     /// The parsed user agent.
     pub user_agent: AgentInfo,
+    /// Ids of the Sigma rules the event matches (when rules are loaded and one does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sigma: Vec<&'a str>,
 }
 
 /// The part of the enrichment that depends on the action only (written once per catalogue entry

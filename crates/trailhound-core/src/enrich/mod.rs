@@ -46,6 +46,20 @@ pub struct Enricher {
     scratch: Vec<u8>,
     /// The action part of the enrichment, serialised, by catalogue entry id.
     fragments: Vec<Option<Box<[u8]>>>,
+    /// The run's Sigma rules (to name the ones an event matches).
+    sigma: Option<std::sync::Arc<crate::sigma::RuleSet>>,
+}
+
+/// The ids of the Sigma rules of `rules` that `ev` matches (decided while decoding).
+fn rule_ids<'a>(rules: Option<&'a crate::sigma::RuleSet>, ev: &Event) -> Vec<&'a str> {
+    match (rules, &ev.sigma) {
+        (Some(rules), Some(hits)) => hits
+            .iter()
+            .filter_map(|i| rules.rules().get(usize::from(*i)))
+            .map(|r| r.info.id.as_str())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 impl Enricher {
@@ -59,6 +73,7 @@ impl Enricher {
             unknown_actions: 0,
             scratch: Vec::new(),
             fragments: Vec::new(),
+            sigma: None,
         }
     }
 
@@ -67,6 +82,15 @@ impl Enricher {
         self.unknown_actions
     }
 
+    /// Names the Sigma rules each event matches (`enrichment.sigma`: their ids).
+    pub fn set_sigma(&mut self, rules: Option<std::sync::Arc<crate::sigma::RuleSet>>) {
+        self.sigma = rules;
+    }
+
+    /// The ids of the Sigma rules `ev` matches.
+    fn rule_ids<'a>(&'a self, ev: &Event) -> Vec<&'a str> {
+        rule_ids(self.sigma.as_deref(), ev)
+    }
     /// The enrichment of one event (after the tracker has seen it); `ua` is its parsed user agent.
     pub fn enrichment<'a>(
         &'a mut self,
@@ -79,6 +103,7 @@ impl Enricher {
             catalog,
             cache,
             unknown_actions,
+            sigma,
             ..
         } = self;
         let facts = facts(catalog, unknown_actions, ev);
@@ -88,6 +113,7 @@ impl Enricher {
             origin: origin(ev, tracker),
             source: source_info(ev, tracker, book, cache),
             user_agent: AgentInfo::of(ua),
+            sigma: rule_ids(sigma.as_deref(), ev),
         }
     }
 
@@ -136,6 +162,17 @@ impl Enricher {
         self.write_source(&mut buf, ev, tracker, book)?;
         buf.extend_from_slice(b",\"user_agent\":");
         write_agent(&mut buf, &AgentInfo::of(ua))?;
+        let ids = self.rule_ids(ev);
+        if !ids.is_empty() {
+            buf.extend_from_slice(b",\"sigma\":[");
+            for (i, id) in ids.into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                put_str(&mut buf, id)?;
+            }
+            buf.push(b']');
+        }
         buf.extend_from_slice(b"}}\n");
         let written = out.write_all(&buf);
         self.scratch = buf;
