@@ -64,7 +64,11 @@ fn the_builtin_rules_run_over_every_dataset() {
             "{name}: {}",
             s.stderr()
         );
-        assert!(!s.stderr().contains("sigma: refused"), "{name}: {}", s.stderr());
+        assert!(
+            !s.stderr().contains("sigma: refused"),
+            "{name}: {}",
+            s.stderr()
+        );
         assert_eq!(s.summary["sigma"]["rules"], 57, "{name}");
     }
 }
@@ -87,7 +91,7 @@ fn own_rules_load_from_a_directory_and_bad_ones_are_refused_with_file_id_and_rea
     )
     .expect("write");
     let s = scan(
-        &[data.clone()],
+        std::slice::from_ref(&data),
         &["--sigma".into(), dir.display().to_string()],
     );
     let err = s.stderr();

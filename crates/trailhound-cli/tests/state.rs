@@ -120,6 +120,11 @@ impl Merged {
 /// Runs the files cut into `n` consecutive parts (each part also given the last third of the one
 /// before when `overlap`), one run per part on one state.
 fn cut_into(sim: &Path, n: usize, overlap: bool, name: &str) -> (Merged, PathBuf) {
+    cut_with(sim, n, overlap, name, &[])
+}
+
+/// [`cut_into`], with more `scan` arguments.
+fn cut_with(sim: &Path, n: usize, overlap: bool, name: &str, extra: &[&str]) -> (Merged, PathBuf) {
     let all = files(sim);
     let work = tempdir(name);
     let state = work.join("state");
@@ -130,7 +135,9 @@ fn cut_into(sim: &Path, n: usize, overlap: bool, name: &str) -> (Merged, PathBuf
             a -= ((b - a) / 3).max(1).min(a);
         }
         let out = work.join(format!("run-{i}.jsonl"));
-        run(scan_cmd(sim, &all[a..b], &state, &out));
+        let mut cmd = scan_cmd(sim, &all[a..b], &state, &out);
+        cmd.args(extra);
+        run(cmd);
         merged.add(read_findings(&out));
     }
     (merged, state)
@@ -202,6 +209,18 @@ fn issue_14_a_day_cut_into_runs_gives_the_findings_of_one_run() {
             "{n} runs (overlap {overlap}): the same engine state, byte for byte"
         );
     }
+}
+
+#[test]
+fn issue_14_sigma_findings_carry_across_runs_too() {
+    let sim = day();
+    let sigma = ["--sigma-builtin"];
+    let (one, one_state) = cut_with(sim, 1, false, "sigma-1", &sigma);
+    let (cut, state) = cut_with(sim, 7, false, "sigma-7", &sigma);
+    assert!(one.latest.values().any(|f| f["type"] == "Sigma"));
+    cut.assert_reported_once();
+    assert_eq!(cut.latest, one.latest);
+    assert!(state_contents(&state).0 == state_contents(&one_state).0);
 }
 
 #[test]
