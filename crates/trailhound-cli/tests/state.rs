@@ -482,3 +482,31 @@ fn issue_14_enrich_cut_into_runs_writes_every_event_once_in_one_runs_order() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("`scan` (this run: `enrich`)"));
 }
+
+#[test]
+fn issue_14_changing_the_sigma_rules_between_runs_renumbers_held_matches() {
+    let sim = day();
+    let all = files(sim);
+    let work = tempdir("sigma-change");
+    let state = work.join("state");
+    let half = all.len() / 2;
+    let mut first = scan_cmd(sim, &all[..half], &state, &work.join("a.jsonl"));
+    first.arg("--sigma-builtin");
+    run(first);
+    // The second run keeps one rule of the builtin set (a copy, under its own path) and drops the rest.
+    let rules = work.join("rules");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    std::fs::copy(
+        common::repo().join("data/sigma/rules/aws_sts_assumerole_misuse.yml"),
+        rules.join("assumerole.yml"),
+    )
+    .expect("copy");
+    let mut second = scan_cmd(sim, &all[half..], &state, &work.join("b.jsonl"));
+    second.arg("--sigma").arg(&rules);
+    run(second);
+    for f in read_findings(&work.join("b.jsonl")) {
+        if f["type"] == "Sigma" {
+            assert_eq!(f["rule"]["title"], "AWS STS AssumeRole Misuse", "{f}");
+        }
+    }
+}

@@ -122,6 +122,13 @@ impl Reorder {
         self.release(EventTime(i64::MAX), out);
     }
 
+    /// The held events, to adjust after loading (in no particular order).
+    pub fn held_mut(&mut self) -> impl Iterator<Item = &mut Event> {
+        self.held
+            .values_mut()
+            .flat_map(|b| b.iter_mut().map(|h| &mut *h.event))
+    }
+
     /// Events held now.
     pub fn held(&self) -> usize {
         self.held_len

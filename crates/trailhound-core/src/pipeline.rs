@@ -273,12 +273,36 @@ impl Engine {
         let loaded = state::load(bytes, &Shape::of(&settings, raw))?;
         let mut engine = Engine::new(settings, ranges, on_skip);
         let state::Loaded {
+            sigma,
             mut reorder,
-            next,
+            mut next,
             mut tracker,
             mut detectors,
         } = loaded;
         reorder.after_load();
+        // Held events name the Sigma rules they matched by index: renumber them for this run's
+        // rules (a rule no longer loaded is dropped; one added applies from the next event on).
+        let now: Vec<&str> = engine
+            .settings
+            .sigma
+            .as_ref()
+            .map(|r| r.rules().iter().map(|r| r.info.id.as_str()).collect())
+            .unwrap_or_default();
+        if sigma.iter().map(String::as_str).ne(now.iter().copied()) {
+            let renumber = |ev: &mut Event| {
+                if let Some(hits) = ev.sigma.take() {
+                    let kept: Vec<u16> = hits
+                        .iter()
+                        .filter_map(|&i| sigma.get(usize::from(i)))
+                        .filter_map(|id| now.iter().position(|n| n == id))
+                        .filter_map(|i| u16::try_from(i).ok())
+                        .collect();
+                    ev.sigma = (!kept.is_empty()).then(|| kept.into_boxed_slice());
+                }
+            };
+            reorder.held_mut().for_each(renumber);
+            next.iter_mut().for_each(|e| renumber(e));
+        }
         tracker.configure(&engine.settings);
         detectors.configure(&engine.settings);
         engine.reorder = reorder;
@@ -296,6 +320,12 @@ impl Engine {
         state::save(
             &shape,
             &state::Saved {
+                sigma: self
+                    .settings
+                    .sigma
+                    .as_ref()
+                    .map(|r| r.rules().iter().map(|r| r.info.id.as_str()).collect())
+                    .unwrap_or_default(),
                 reorder: &self.reorder,
                 next: &self.stages.next,
                 tracker: &self.stages.tracker,

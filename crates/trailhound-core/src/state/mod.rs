@@ -133,6 +133,8 @@ struct Head {
 /// The state as written (borrowed from the engine).
 #[derive(Serialize)]
 pub(crate) struct Saved<'a> {
+    /// The ids of the run's Sigma rules, in index order (held events name rules by index).
+    pub sigma: Vec<&'a str>,
     pub reorder: &'a Reorder,
     pub next: &'a Option<Box<Event>>,
     pub tracker: &'a Tracker,
@@ -142,6 +144,7 @@ pub(crate) struct Saved<'a> {
 /// The state as read.
 #[derive(Deserialize)]
 pub(crate) struct Loaded {
+    pub sigma: Vec<String>,
     pub reorder: Reorder,
     pub next: Option<Box<Event>>,
     pub tracker: Tracker,
