@@ -307,7 +307,19 @@ pub struct Evidence {
 impl Evidence {
     /// Adds one event.
     pub fn add(&mut self, ev: &Event) {
-        self.add_parts(ev.time, &ev.event_id, Some(ev.action()), &ev.user_agent);
+        // The action is formatted only when it is new (many evidence events repeat one action).
+        let service = ev
+            .event_source
+            .strip_suffix(".amazonaws.com")
+            .unwrap_or(&ev.event_source);
+        let known = self.actions.iter().any(|a| {
+            a.len() == service.len() + 1 + ev.event_name.len()
+                && a.starts_with(service)
+                && a[service.len()..].starts_with(':')
+                && a.ends_with(ev.event_name.as_str())
+        });
+        let action = (!known).then(|| ev.action());
+        self.add_parts(ev.time, &ev.event_id, action, &ev.user_agent);
     }
 
     /// Adds one event from its parts.

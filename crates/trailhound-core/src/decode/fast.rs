@@ -176,7 +176,7 @@ mod tests {
     /// An event's debug form with its text replaced by `None`.
     fn strip_raw(item: &str) -> String {
         match item.find("raw: Some(") {
-            Some(i) => format!("{}raw: None }}", &item[..i]),
+            Some(i) => format!("{}raw: None, sigma: None }}", &item[..i]),
             None => item.to_owned(),
         }
     }
