@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use trailhound_core::finding::{Finding, Severity};
+use trailhound_core::summary::Summary;
 
 use crate::drive::{self, InputArgs};
 use crate::sink;
@@ -22,6 +23,8 @@ pub enum Format {
     Jsonl,
     /// One OCSF 1.1 Detection Finding (class 2004) per line.
     Ocsf,
+    /// One self-contained HTML page: overview, filterable findings, chain graphs (use `--output`).
+    Html,
 }
 
 /// Severity threshold for `--fail-on`.
@@ -75,9 +78,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(path) => {
             let file = File::create(path)
                 .with_context(|| format!("cannot create the output file {}", path.display()))?;
-            write_findings(&mut BufWriter::new(file), args.format, &findings)
+            write_findings(&mut BufWriter::new(file), args.format, &findings, &summary)
         }
-        None => write_findings(&mut io::stdout().lock(), args.format, &findings),
+        None => write_findings(&mut io::stdout().lock(), args.format, &findings, &summary),
     };
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
@@ -111,8 +114,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_findings(out: &mut dyn Write, format: Format, findings: &[Finding]) -> io::Result<()> {
+fn write_findings(
+    out: &mut dyn Write,
+    format: Format,
+    findings: &[Finding],
+    summary: &Summary,
+) -> io::Result<()> {
     match format {
+        Format::Html => sink::html::write(out, findings, summary),
         Format::Jsonl => sink::jsonl::write(out, findings),
         Format::Ocsf => sink::ocsf::write(out, findings),
         Format::Table => sink::table::write(out, findings),
