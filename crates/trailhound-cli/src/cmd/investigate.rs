@@ -72,9 +72,13 @@ fn seed(args: &Args) -> Result<Seed> {
         }
         (None, None, Some(p)) if p.starts_with("arn:") => Ok(Seed::Principal(p.clone())),
         (None, None, Some(p)) => {
-            bail!("--principal {p:?}: expected an ARN such as arn:aws:iam::111122223333:role/deploy")
+            bail!(
+                "--principal {p:?}: expected an ARN such as arn:aws:iam::111122223333:role/deploy"
+            )
         }
-        _ => bail!("say what to investigate: --key ACCESS_KEY_ID, --instance i-… or --principal ARN"),
+        _ => {
+            bail!("say what to investigate: --key ACCESS_KEY_ID, --instance i-… or --principal ARN")
+        }
     }
 }
 
@@ -103,9 +107,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(path) => {
             let file = File::create(path)
                 .with_context(|| format!("cannot create the output file {}", path.display()))?;
-            write(&mut BufWriter::new(file), args.format, &seed, &story, &summary)
+            write(
+                &mut BufWriter::new(file),
+                args.format,
+                &seed,
+                &story,
+                &summary,
+            )
         }
-        None => write(&mut io::stdout().lock(), args.format, &seed, &story, &summary),
+        None => write(
+            &mut io::stdout().lock(),
+            args.format,
+            &seed,
+            &story,
+            &summary,
+        ),
     };
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),

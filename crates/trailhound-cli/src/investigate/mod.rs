@@ -170,7 +170,10 @@ pub struct Tap(pub Arc<Mutex<Collector>>);
 
 impl Write for Tap {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut c = self.0.lock().map_err(|_| io::Error::other("collector poisoned"))?;
+        let mut c = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("collector poisoned"))?;
         c.pending.extend_from_slice(buf);
         while let Some(nl) = memchr::memchr(b'\n', &c.pending) {
             let line: Vec<u8> = c.pending.drain(..=nl).collect();
@@ -377,7 +380,9 @@ impl Collector {
             event_id,
             key: key.to_owned(),
             principal: arn.to_owned(),
-            action: get(&v, &["enrichment", "action"]).unwrap_or(name).to_owned(),
+            action: get(&v, &["enrichment", "action"])
+                .unwrap_or(name)
+                .to_owned(),
             ok: error.is_none(),
             outcome,
             source_ip,
@@ -409,10 +414,7 @@ impl Collector {
             seen_before,
             ..
         } = self;
-        let missed_early = order
-            .iter()
-            .filter_map(|k| seen_before.get(k))
-            .sum::<u64>();
+        let missed_early = order.iter().filter_map(|k| seen_before.get(k)).sum::<u64>();
         let touching: Vec<Value> = findings
             .iter()
             .filter(|f| {
@@ -453,7 +455,9 @@ impl Collector {
         }
         let mut kids: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
         for k in order.iter().filter(|k| creds.contains_key(*k)) {
-            kids.entry(creds[k].parent.clone()).or_default().push(k.clone());
+            kids.entry(creds[k].parent.clone())
+                .or_default()
+                .push(k.clone());
         }
         let mut tree = Vec::new();
         let mut stack: Vec<String> = kids.get(&None).cloned().unwrap_or_default();
@@ -487,7 +491,12 @@ fn finding_keys(f: &Value) -> Vec<&str> {
             .flatten()
             .filter_map(Value::as_str),
     );
-    for h in f.get("chain").and_then(Value::as_array).into_iter().flatten() {
+    for h in f
+        .get("chain")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         keys.extend(h.get("access_key_id").and_then(Value::as_str));
         keys.extend(h.get("caller_access_key_id").and_then(Value::as_str));
     }
@@ -497,6 +506,8 @@ fn finding_keys(f: &Value) -> Vec<&str> {
             .and_then(Value::as_str),
     );
     keys.retain(|k| !k.is_empty());
+    keys.sort_unstable();
+    keys.dedup();
     keys
 }
 

@@ -12,7 +12,13 @@ pub fn table(out: &mut dyn Write, seed: &Seed, story: &Story) -> io::Result<()> 
     table_raw(&mut buf, seed, story)?;
     let clean: String = String::from_utf8_lossy(&buf)
         .chars()
-        .map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect();
     out.write_all(clean.as_bytes())?;
     out.flush()
@@ -31,7 +37,10 @@ fn table_raw(out: &mut dyn Write, seed: &Seed, story: &Story) -> io::Result<()> 
         writeln!(out, "Nothing in the logs read uses it.")?;
         return out.flush();
     }
-    writeln!(out, "\nCREDENTIALS (where each came from, then what it issued)")?;
+    writeln!(
+        out,
+        "\nCREDENTIALS (where each came from, then what it issued)"
+    )?;
     for c in &story.credentials {
         let indent = "   ".repeat(c.depth);
         let branch = if c.depth == 0 { "" } else { "└─ " };

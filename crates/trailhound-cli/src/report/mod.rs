@@ -67,7 +67,10 @@ pub fn render(input: &Input<'_>) -> Result<String> {
     let rows = input.findings.iter().map(model::row).collect();
     let mut data = serde_json::Map::new();
     data.insert("findings".into(), Value::Array(input.findings.to_vec()));
-    data.insert("mitre".into(), mitre_names(input.findings, &input.investigation));
+    data.insert(
+        "mitre".into(),
+        mitre_names(input.findings, &input.investigation),
+    );
     if let Some(inv) = &input.investigation {
         data.insert("investigation".into(), inv.clone());
     }
@@ -211,9 +214,13 @@ mod tests {
 
     #[test]
     fn script_json_cannot_close_its_element() {
-        let v = serde_json::json!({"ua": "</script><script>alert(1)</script><!--", "x": "a&b\u{2028}"});
+        let v =
+            serde_json::json!({"ua": "</script><script>alert(1)</script><!--", "x": "a&b\u{2028}"});
         let s = json_for_script(&v).unwrap();
-        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'), "{s}");
+        assert!(
+            !s.contains('<') && !s.contains('>') && !s.contains('&'),
+            "{s}"
+        );
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v, "the escapes are the same JSON");
     }
@@ -221,10 +228,13 @@ mod tests {
     #[test]
     fn csp_names_the_script_hash_and_allows_no_fetch() {
         let c = csp("x");
-        assert!(c.starts_with("default-src 'none'; script-src 'sha256-"), "{c}");
-        // sha256("x") in base64.
         assert!(
-            c.contains("LXbiI9PPRpwxOKmlDB8Bqu1HrWVFxGwXrvsFiMhx7bE="),
+            c.starts_with("default-src 'none'; script-src 'sha256-"),
+            "{c}"
+        );
+        // sha256("x") in base64 (`printf x | openssl dgst -sha256 -binary | base64`).
+        assert!(
+            c.contains("LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="),
             "{c}"
         );
     }
@@ -240,8 +250,16 @@ mod tests {
         std::fs::write(&p, "{\"id\":\"a\",\"type\":\"T\"}\nnot json\n").unwrap();
         let err = format!("{:#}", read_findings(&p).unwrap_err());
         assert!(err.contains("f.jsonl:2: not JSON"), "{err}");
-        std::fs::write(&p, "{\"id\":\"a\",\"type\":\"T\",\"status\":\"new\",\"rule\":{}}\n").unwrap();
-        assert_eq!(read_findings(&p).unwrap().len(), 1, "unknown fields are fine");
+        std::fs::write(
+            &p,
+            "{\"id\":\"a\",\"type\":\"T\",\"status\":\"new\",\"rule\":{}}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_findings(&p).unwrap().len(),
+            1,
+            "unknown fields are fine"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -158,7 +158,12 @@ fn counts(v: Option<&Value>) -> Vec<(String, u64)> {
 
 fn run(summary: &Value) -> Run {
     let n = |k: &str| summary.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let shown = ["files_read", "events_read", "files_skipped", "events_skipped"];
+    let shown = [
+        "files_read",
+        "events_read",
+        "files_skipped",
+        "events_skipped",
+    ];
     let mut other = Vec::new();
     for (k, v) in summary.as_object().into_iter().flatten() {
         if shown.contains(&k.as_str()) || k == "findings" || k == "findings_by_severity" {
@@ -221,7 +226,9 @@ mod tests {
 
     #[test]
     fn a_row_takes_what_is_there() {
-        let r = row(&json!({"id": "x", "severity": "critical", "principal_arn": "arn:aws:iam::1:user/bob"}));
+        let r = row(
+            &json!({"id": "x", "severity": "critical", "principal_arn": "arn:aws:iam::1:user/bob"}),
+        );
         assert_eq!((r.glyph, r.rank, r.who.as_str()), ("◆", 0, "bob"));
         assert_eq!(row(&json!({})).rank, 4);
     }

@@ -171,7 +171,11 @@ mod tests {
         assert_eq!(t.undated, 1);
         assert_eq!(t.rows.len(), 2);
         let high = t.marks.iter().find(|m| m.severity == "high").unwrap();
-        assert!(high.title.starts_with("2 high findings in account 111"), "{}", high.title);
+        assert!(
+            high.title.starts_with("2 high findings in account 111"),
+            "{}",
+            high.title
+        );
         let crit = t.marks.iter().find(|m| m.severity == "critical").unwrap();
         assert!(crit.x > high.x && crit.y > high.y);
         assert_eq!(crit.href, "#account=222&sev=critical");
