@@ -56,7 +56,10 @@
     var f = byId[r.dataset.id] || {};
     hay[r.dataset.id] = [f.id, f.type, f.title, f.account_id, f.principal_arn, f.role_arn, f.access_key_id,
       (f.access_key_ids || []).join(" "), f.instance_id, f.source_ip, f.user_agent, f.explanation,
-      (f.actions || []).join(" "), (f.event_ids || []).join(" "), (f.mitre || []).join(" ")].join(" ").toLowerCase();
+      (f.actions || []).join(" "), (f.event_ids || []).join(" "), (f.mitre || []).join(" "),
+      f.origin ? [f.origin.principal, f.origin.access_key_id, f.origin.source_ip, f.origin.source_identity].join(" ") : "",
+      (f.chain || []).map(function (h) { return [h.role_arn, h.access_key_id, h.caller_access_key_id, h.session_name, h.source_ip].join(" "); }).join(" ")
+    ].join(" ").toLowerCase();
   });
   var form = document.getElementById("filters");
   var sevBoxes = form ? Array.prototype.slice.call(form.querySelectorAll("input[name=sev]")) : [];
