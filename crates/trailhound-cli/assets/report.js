@@ -67,6 +67,7 @@
   var fAccount = document.getElementById("f-account");
   var fQ = document.getElementById("f-q");
   var shown = document.getElementById("shown");
+  var more = document.getElementById("more");
 
   function readHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -130,19 +131,26 @@
       else th.removeAttribute("aria-sort");
     });
   }
+  // At most `limit` matching rows are laid out at once (the template hides rows past the first
+  // PAGE): showing 10,000 table rows costs the browser seconds, a page of them milliseconds.
+  var PAGE = 500, limit = PAGE, lastKey = "";
   function apply(st) {
     toForm(st);
-    var q = st.q.toLowerCase(), n = 0;
-    rows.forEach(function (r) {
+    sortRows(st.sort, st.dir);
+    var key = [st.sev, st.type, st.account, st.q, st.sort, st.dir].join("|");
+    if (key !== lastKey) { limit = PAGE; lastKey = key; }
+    var q = st.q.toLowerCase(), n = 0, order = tbody ? tbody.rows : [];
+    Array.prototype.forEach.call(order, function (r) {
       var d = r.dataset;
       var ok = (!st.sev || st.sev.indexOf(d.sev) >= 0 || !(d.sev in SEV_GLYPH)) &&
         (!st.type || d.type === st.type) && (!st.account || d.account === st.account) &&
         (!q || hay[d.id].indexOf(q) >= 0);
-      if (r.hidden === ok) r.hidden = !ok;
       if (ok) n++;
+      var show = ok && (n <= limit || d.id === st.id);
+      if (r.hidden === show) r.hidden = !show;
     });
-    if (shown) shown.textContent = n + " of " + rows.length + " shown";
-    sortRows(st.sort, st.dir);
+    if (shown) shown.textContent = n + " of " + rows.length + " shown" + (n > limit ? " (first " + limit + " listed)" : "");
+    if (more) more.hidden = n <= limit;
     select(st.id);
   }
 
@@ -287,7 +295,7 @@
   function boxes(nodes, label) {
     var longest = 0;
     nodes.forEach(function (n) { n.lines.forEach(function (l) { longest = Math.max(longest, l.length); }); });
-    var W = Math.max(320, Math.ceil(longest * 7.1) + 20), LH = 16, PAD = 8, GAP = 34, y = 6, parts = [], maxX = 0;
+    var W = Math.max(320, Math.ceil(longest * 7.6) + 24), LH = 16, PAD = 8, GAP = 34, y = 6, parts = [], maxX = 0;
     nodes.forEach(function (n, i) {
       var h = n.lines.length * LH + PAD * 2, x = n.x || 4;
       if (i > 0) {
@@ -374,6 +382,7 @@
     });
     form.addEventListener("submit", function (e) { e.preventDefault(); });
   }
+  if (more) more.addEventListener("click", function () { var st = readHash(); limit += PAGE; lastKey = [st.sev, st.type, st.account, st.q, st.sort, st.dir].join("|"); apply(st); });
   Array.prototype.forEach.call(document.querySelectorAll("#list th button"), function (b) {
     b.addEventListener("click", function () {
       var st = readHash(), key = b.dataset.sort;

@@ -352,3 +352,76 @@ fn the_investigation_page_draws_one_node_per_credential() {
     assert!(b.problems.is_empty(), "{:?}", b.problems);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The measurement behind the README's load time (not a check: run by hand with
+/// `cargo test --release -p trailhound-cli --test browser -- --ignored --nocapture`): 10,000
+/// findings (the simulated world's, repeated with fresh ids and parent links), loaded headless;
+/// prints the time to a usable page (as the page measures it) and to apply a filter, a text search,
+/// a sort and open a finding (to the next frame).
+#[test]
+#[ignore = "a measurement, run by hand (docs/report.md)"]
+fn measure_ten_thousand_findings() {
+    let w = world();
+    let dir = tempdir("browser-10k");
+    let n = std::env::var("TRAILHOUND_MEASURE_FINDINGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let mut text = String::new();
+    for i in 0..n {
+        let group = i / w.parsed.len();
+        let mut f = w.parsed[i % w.parsed.len()].clone();
+        let fresh = |id: &str| format!("{id:.20}{group:012x}");
+        f["id"] = fresh(f["id"].as_str().unwrap()).into();
+        if let Some(p) = f["parent_finding_id"].as_str().map(fresh) {
+            f["parent_finding_id"] = p.into();
+        }
+        text.push_str(&serde_json::to_string(&f).unwrap());
+        text.push('\n');
+    }
+    let findings = dir.join("findings.jsonl");
+    std::fs::write(&findings, text).unwrap();
+    let page = dir.join("report.html");
+    let started = std::time::Instant::now();
+    let (code, _, err) = run(&[
+        os("report"),
+        os("--findings"),
+        findings.as_os_str(),
+        os("--summary"),
+        w.summary.as_os_str(),
+        os("--output"),
+        page.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    eprintln!(
+        "{n} findings: report written in {:.2} s, {} bytes",
+        started.elapsed().as_secs_f64(),
+        std::fs::metadata(&page).unwrap().len()
+    );
+    let Some(mut b) = Browser::launch(1500, 1000) else {
+        return;
+    };
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        let ready = b.open(&page, &format!("round={round}"));
+        eprintln!(
+            "load {round}: ready {ready} ms after navigation start (wall {:.2} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let frame = |js: &str| {
+        format!("(() => {{ const t = performance.now(); {js}; return new Promise(r => requestAnimationFrame(() => setTimeout(() => r(Math.round(performance.now() - t)), 0))); }})()")
+    };
+    for (label, js) in [
+        ("untick high", "document.querySelector('input[name=sev][value=high]').click()"),
+        ("reset", "document.getElementById('f-reset').click()"),
+        ("text search", "(() => { const q = document.getElementById('f-q'); q.value = 'digitalocean'; q.dispatchEvent(new Event('input', {bubbles: true})); })()"),
+        ("sort by events", "document.querySelector('#list th button[data-sort=events]').click()"),
+        ("open a finding", "document.querySelector('#list tbody tr:not([hidden]) td').click()"),
+    ] {
+        let ms = b.eval(&frame(js));
+        eprintln!("{label}: {ms} ms to the next frame; {}", shown(&mut b));
+    }
+    assert!(b.problems.is_empty(), "{:?}", b.problems);
+    let _ = std::fs::remove_dir_all(&dir);
+}

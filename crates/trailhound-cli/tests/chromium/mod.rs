@@ -203,6 +203,8 @@ impl Browser {
     /// ready; returns the milliseconds from navigation start to ready, as the page measured.
     pub fn open(&mut self, path: &Path, fragment: &str) -> u64 {
         let url = format!("file://{}#{fragment}", path.display());
+        // A fresh document each time (navigating to the same file with another fragment would not reload it).
+        self.page("Page.navigate", json!({"url": "about:blank"}));
         self.page("Page.navigate", json!({"url": url}));
         let deadline = Instant::now() + TIMEOUT;
         loop {
