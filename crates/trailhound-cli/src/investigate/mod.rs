@@ -107,7 +107,7 @@ pub struct EventRow {
     pub event_id: String,
     /// The credential used.
     pub key: String,
-    /// The caller.
+    /// The caller: its ARN, else the service that called (`invokedBy`) or the identity type.
     pub principal: String,
     /// `service:EventName`.
     pub action: String,
@@ -340,6 +340,14 @@ impl Collector {
                     c.session_name = get(&v, &["requestParameters", "roleSessionName"])
                         .or_else(|| get(&v, &["requestParameters", "userName"]))
                         .map(str::to_owned);
+                    // EC2 assuming the instance profile's role, the session named by the instance.
+                    if by == "ec2.amazonaws.com"
+                        && c.session_name
+                            .as_deref()
+                            .is_some_and(trailhound_core::event::is_instance_id)
+                    {
+                        c.kind = "instance credential";
+                    }
                 }
             }
         }
@@ -379,7 +387,14 @@ impl Collector {
             time,
             event_id,
             key: key.to_owned(),
-            principal: arn.to_owned(),
+            principal: if arn.is_empty() {
+                get(&v, &["userIdentity", "invokedBy"])
+                    .or(get(&v, &["userIdentity", "type"]))
+                    .unwrap_or("")
+                    .to_owned()
+            } else {
+                arn.to_owned()
+            },
             action: get(&v, &["enrichment", "action"])
                 .unwrap_or(name)
                 .to_owned(),

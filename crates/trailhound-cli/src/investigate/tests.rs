@@ -128,7 +128,7 @@ fn a_key_is_followed_through_what_it_assumed_and_created() {
     assert_eq!(
         keys,
         [
-            ("ASIAINSTANCE0000001", 0, "session"),
+            ("ASIAINSTANCE0000001", 0, "instance credential"),
             ("ASIAHOP100000000001", 1, "session"),
             ("AKIABACKDOOR0000001", 2, "access key")
         ]
