@@ -34,7 +34,9 @@ fn keep_freed_memory() {
 
 mod cmd;
 mod drive;
+mod investigate;
 mod ordered;
+mod report;
 mod sink;
 mod state;
 
@@ -60,6 +62,10 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Draw the role chains and origins of a findings file (Graphviz DOT or Mermaid).
     Graph(cmd::graph::Args),
+    /// Write the HTML report of a findings file (and its run summary).
+    Report(cmd::report::Args),
+    /// Tell one credential's story: where it came from, every call, what it created or assumed.
+    Investigate(cmd::investigate::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +78,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Graph(args) => cmd::graph::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Investigate(args) => cmd::investigate::run(args),
     };
     match result {
         Ok(code) => code,

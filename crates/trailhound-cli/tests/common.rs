@@ -98,3 +98,136 @@ pub fn subset(want: &serde_json::Value, got: &serde_json::Value) -> bool {
         _ => want == got,
     }
 }
+
+/// Runs the `trailhound` binary with `args`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailhound"))
+        .args(args)
+        .output()
+        .expect("run trailhound");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A user agent that is markup and script: if any of it ran, `data-pwned` would be set.
+pub const HOSTILE_AGENT: &str = "</script><script>document.documentElement.dataset.pwned=1</script><img src=x onerror=\"document.documentElement.dataset.pwned=2\"><!--";
+/// A secret planted in the hostile records' parameters (must be redacted everywhere).
+pub const PLANTED_SECRET: &str = "hunter2-PLANTED-SECRET";
+/// The stolen key of `tests/fixtures/exfil_outside_aws`.
+pub const FIXTURE_STOLEN_KEY: &str = "ASIASYRHRDCZ5CA5XKHM";
+
+/// `tests/fixtures/exfil_outside_aws`, with the attacker's calls (from 73.158.64.21) carrying
+/// [`HOSTILE_AGENT`] and request parameters holding markup and [`PLANTED_SECRET`], written as
+/// plain JSON files under `dir`.
+pub fn hostile_logs(dir: &Path) -> PathBuf {
+    use std::io::Read;
+    let src = repo().join("tests/fixtures/exfil_outside_aws");
+    let out = dir.join("hostile-logs");
+    std::fs::create_dir_all(&out).expect("dir");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("fixture")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    names.sort();
+    for p in names {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&p).expect("open"))
+            .read_to_string(&mut text)
+            .expect("gunzip");
+        let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+        for r in doc["Records"].as_array_mut().expect("Records") {
+            if r["sourceIPAddress"] == "73.158.64.21" {
+                r["userAgent"] = HOSTILE_AGENT.into();
+                r["requestParameters"] = serde_json::json!({
+                    "name": "</script><script>document.documentElement.dataset.pwned=3</script>",
+                    "password": PLANTED_SECRET,
+                });
+            }
+        }
+        let name = p
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .replace(".gz", "");
+        std::fs::write(out.join(name), serde_json::to_string(&doc).expect("json")).expect("write");
+    }
+    out
+}
+
+/// A simulated organisation (`simulate --events 30000 --seed 7`: every attack scenario, role
+/// chains included) scanned once per test binary: its logs, findings and summary.
+pub struct World {
+    /// The simulation's directory.
+    pub dir: PathBuf,
+    /// `scan --format jsonl` output.
+    pub findings: PathBuf,
+    /// `scan --summary-json` output.
+    pub summary: PathBuf,
+    /// The findings, parsed.
+    pub parsed: Vec<serde_json::Value>,
+}
+
+impl World {
+    /// The logs.
+    pub fn logs(&self) -> PathBuf {
+        self.dir.join("AWSLogs")
+    }
+    /// The simulation's configuration.
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("ground-truth/trailhound.toml")
+    }
+}
+
+/// The simulated world (made on first use).
+pub fn world() -> &'static World {
+    static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
+    WORLD.get_or_init(|| {
+        let dir = tempdir("report-world");
+        let sim = dir.join("sim");
+        let (code, _, err) = run(&[
+            "simulate".as_ref(),
+            "--out".as_ref(),
+            sim.as_os_str(),
+            "--events".as_ref(),
+            "30000".as_ref(),
+            "--seed".as_ref(),
+            "7".as_ref(),
+        ]);
+        assert_eq!(code, Some(0), "simulate: {err}");
+        let findings = dir.join("findings.jsonl");
+        let summary = dir.join("summary.json");
+        let (code, _, err) = run(&[
+            "scan".as_ref(),
+            sim.join("AWSLogs").as_os_str(),
+            "--config".as_ref(),
+            sim.join("ground-truth/trailhound.toml").as_os_str(),
+            "--format".as_ref(),
+            "jsonl".as_ref(),
+            "--no-progress".as_ref(),
+            "--output".as_ref(),
+            findings.as_os_str(),
+            "--summary-json".as_ref(),
+            summary.as_os_str(),
+        ]);
+        assert_eq!(code, Some(0), "scan: {err}");
+        let parsed: Vec<serde_json::Value> = std::fs::read_to_string(&findings)
+            .expect("findings")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("finding"))
+            .collect();
+        assert!(
+            parsed.iter().any(|f| f["type"] == "RoleChaining"),
+            "the world has a role chain"
+        );
+        World {
+            dir: sim,
+            findings,
+            summary,
+            parsed,
+        }
+    })
+}

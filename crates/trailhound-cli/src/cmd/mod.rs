@@ -3,5 +3,7 @@ pub mod bench;
 pub mod enrich;
 pub mod eval;
 pub mod graph;
+pub mod investigate;
+pub mod report;
 pub mod scan;
 pub mod simulate;

@@ -26,6 +26,8 @@ pub enum Format {
     Jsonl,
     /// One OCSF 1.1 Detection Finding (class 2004) per line.
     Ocsf,
+    /// One self-contained HTML page: overview, filterable findings, chain graphs (use `--output`).
+    Html,
 }
 
 /// Severity threshold for `--fail-on`.
@@ -81,7 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 })?;
             let (findings, summary, explanations) = stateful(&store, start, engine, &args.input)?;
             // Written out only once the state (and this report, in its outbox) is durable.
-            if !write_output(&args, &findings, true)? {
+            if !write_output(&args, &findings, &summary, true)? {
                 return Ok(ExitCode::SUCCESS);
             }
             store.delivered()?;
@@ -91,7 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let mut engine = drive::engine(settings, ranges);
             drive::run(&mut engine, &args.input);
             let (findings, summary, explanations) = engine.finish_explained();
-            if !write_output(&args, &findings, false)? {
+            if !write_output(&args, &findings, &summary, false)? {
                 return Ok(ExitCode::SUCCESS);
             }
             (findings, summary, explanations)
@@ -192,14 +194,19 @@ fn stateful(
 /// Writes the findings; false when the reader went away (a closed pipe). With `atomic`, a file is
 /// written beside its name and renamed over it, so that writing the same report again (after an
 /// interruption) gives the same file.
-fn write_output(args: &Args, findings: &[Finding], atomic: bool) -> Result<bool> {
+fn write_output(
+    args: &Args,
+    findings: &[Finding],
+    summary: &Summary,
+    atomic: bool,
+) -> Result<bool> {
     let written = match &args.output {
         Some(path) if atomic => {
             let tmp = state::temp_beside(path);
             let file = File::create(&tmp)
                 .with_context(|| format!("cannot create the output file {}", tmp.display()))?;
             let mut w = BufWriter::new(file);
-            write_findings(&mut w, args.format, findings)
+            write_findings(&mut w, args.format, findings, summary)
                 .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
                 .and_then(|f| f.sync_all())
                 .and_then(|()| std::fs::rename(&tmp, path))
@@ -207,9 +214,9 @@ fn write_output(args: &Args, findings: &[Finding], atomic: bool) -> Result<bool>
         Some(path) => {
             let file = File::create(path)
                 .with_context(|| format!("cannot create the output file {}", path.display()))?;
-            write_findings(&mut BufWriter::new(file), args.format, findings)
+            write_findings(&mut BufWriter::new(file), args.format, findings, summary)
         }
-        None => write_findings(&mut io::stdout().lock(), args.format, findings),
+        None => write_findings(&mut io::stdout().lock(), args.format, findings, summary),
     };
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
@@ -217,8 +224,14 @@ fn write_output(args: &Args, findings: &[Finding], atomic: bool) -> Result<bool>
     }
 }
 
-fn write_findings(out: &mut dyn Write, format: Format, findings: &[Finding]) -> io::Result<()> {
+fn write_findings(
+    out: &mut dyn Write,
+    format: Format,
+    findings: &[Finding],
+    summary: &Summary,
+) -> io::Result<()> {
     match format {
+        Format::Html => sink::html::write(out, findings, summary),
         Format::Jsonl => sink::jsonl::write(out, findings),
         Format::Ocsf => sink::ocsf::write(out, findings),
         Format::Table => sink::table::write(out, findings),

@@ -1,4 +1,5 @@
 //! Sinks: where findings go. One file per format.
+pub mod html;
 pub mod jsonl;
 pub mod ocsf;
 pub mod table;
