@@ -286,8 +286,8 @@ fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn");
-            let wait = if attempt < 4 {
-                took.mul_f64(0.95 * rng.next())
+            let wait = if attempt < 6 {
+                took.mul_f64(0.8 * rng.next())
             } else {
                 Duration::from_secs(3600)
             };
@@ -312,8 +312,9 @@ fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
         // What the reader has after the run: the output file as the finished run left it.
         got.add(read_findings(&out));
     }
-    // Runs are timed when calm; one that goes faster under its kill time finishes on its own.
-    assert!(kills >= 2 * n, "only {kills} kills");
+    // A run that goes faster than when it was timed may finish before its kill: the count varies
+    // with the machine's load, but every run is attacked up to six times.
+    assert!(kills >= n, "only {kills} kills");
     eprintln!("{kills} runs killed");
     got.assert_reported_once();
     assert_eq!(got.latest, want.latest, "the same findings");
