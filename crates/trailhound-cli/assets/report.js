@@ -222,12 +222,12 @@
       children[f.id].forEach(function (c) { links.appendChild(link(c, byId[c].type + " " + c)); });
     }
     if (links.childNodes.length) pane.appendChild(links);
-    pane.appendChild(el("h3", { text: "What happened" }));
-    pane.appendChild(el("p", { "class": "story", text: str(f.explanation) }));
     if (f.origin || (f.chain && f.chain.length)) {
       pane.appendChild(el("h3", { text: "Chain" }));
       pane.appendChild(el("div", { "class": "graph" }, [chainGraph(f)]));
     }
+    pane.appendChild(el("h3", { text: "What happened" }));
+    pane.appendChild(el("p", { "class": "story", text: str(f.explanation) }));
     if (f.expected_addresses && f.expected_addresses.length) {
       pane.appendChild(el("h3", { text: "Expected addresses vs the one seen" }));
       var t = el("table", { "class": "small" }, [el("tr", null, [el("th", { text: "Address" }), el("th", { text: "How it became expected" }), el("th", { text: "Since" })])]);

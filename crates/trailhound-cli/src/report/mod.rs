@@ -67,10 +67,7 @@ pub fn render(input: &Input<'_>) -> Result<String> {
     let rows = input.findings.iter().map(model::row).collect();
     let mut data = serde_json::Map::new();
     data.insert("findings".into(), Value::Array(input.findings.to_vec()));
-    data.insert(
-        "mitre".into(),
-        mitre_names(input.findings, &input.investigation),
-    );
+    data.insert("mitre".into(), mitre_names(input.findings));
     if let Some(inv) = &input.investigation {
         data.insert("investigation".into(), inv.clone());
     }
@@ -115,31 +112,28 @@ pub fn json_for_script(v: &Value) -> Result<String> {
     Ok(out)
 }
 
-/// Names of the ATT&CK techniques the page mentions (`{"T1078.004": "Valid Accounts: Cloud Accounts"}`).
-fn mitre_names(findings: &[Value], investigation: &Option<Value>) -> Value {
+/// Names of the ATT&CK techniques the findings mention (`{"T1078.004": "Valid Accounts: Cloud Accounts"}`).
+fn mitre_names(findings: &[Value]) -> Value {
     let mut wanted = std::collections::BTreeSet::new();
-    let mut collect = |v: &Value| {
-        if let Some(list) = v.get("mitre").and_then(Value::as_array) {
-            wanted.extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
-        }
-        for e in v
+    let ids = |v: &Value| -> Vec<String> {
+        v.get("mitre")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    for f in findings {
+        wanted.extend(ids(f));
+        for e in f
             .get("evidence_enrichment")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            if let Some(list) = e.get("mitre").and_then(Value::as_array) {
-                wanted.extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
-            }
+            wanted.extend(ids(e));
         }
-    };
-    findings.iter().for_each(&mut collect);
-    if let Some(events) = investigation
-        .as_ref()
-        .and_then(|i| i.get("events"))
-        .and_then(Value::as_array)
-    {
-        events.iter().for_each(&mut collect);
     }
     let mut names = serde_json::Map::new();
     for line in MITRE.lines().filter(|l| !l.starts_with('#')) {

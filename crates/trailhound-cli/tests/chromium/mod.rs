@@ -249,6 +249,14 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Close it properly (its helper processes go with it), then make sure.
+        let _ = self
+            .input
+            .write_all(b"{\"id\":999999,\"method\":\"Browser.close\",\"params\":{}}\0");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
