@@ -19,24 +19,12 @@ use trailhound_core::time::parse_duration;
 /// Input and engine options shared by `scan` and `enrich`.
 #[derive(clap::Args, Debug)]
 pub struct InputArgs {
-    /// CloudTrail files (.json, .json.gz, NDJSON, arrays), directories (walked recursively), or `-` for stdin.
+    /// CloudTrail files (.json, .json.gz, NDJSON, arrays), directories (walked recursively), `-` for
+    /// stdin, or `s3://bucket/prefix` (every object under the prefix, read through the AWS SDK).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Configuration file (TOML): organisation, trusted ranges, inventory, TTL, window, suppressions.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Only write calls raise exfiltration findings (Prisma Cloud's behaviour; default: every call, as GuardDuty).
-    #[arg(long)]
-    pub write_only: bool,
-    /// Reorder window, e.g. 15m (overrides the config).
-    #[arg(long)]
-    pub window: Option<String>,
-    /// Idle time after which an instance's state is forgotten, e.g. 6h (overrides the config).
-    #[arg(long)]
-    pub ttl: Option<String>,
-    /// A newer AWS ip-ranges.json to use instead of the bundled one (overrides the config).
-    #[arg(long)]
-    pub aws_ip_ranges: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Also write the run summary as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
@@ -58,6 +46,28 @@ pub struct InputArgs {
     /// With --state: forget the saved state and start over.
     #[arg(long, requires = "state")]
     pub state_reset: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// What the engine is configured with, whatever feeds it (`scan`, `enrich`, `watch`).
+#[derive(clap::Args, Debug)]
+pub struct EngineArgs {
+    /// Configuration file (TOML): organisation, trusted ranges, inventory, TTL, window, suppressions.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Only write calls raise exfiltration findings (Prisma Cloud's behaviour; default: every call, as GuardDuty).
+    #[arg(long)]
+    pub write_only: bool,
+    /// Reorder window, e.g. 15m (overrides the config).
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Idle time after which an instance's state is forgotten, e.g. 6h (overrides the config).
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// A newer AWS ip-ranges.json to use instead of the bundled one (overrides the config).
+    #[arg(long)]
+    pub aws_ip_ranges: Option<PathBuf>,
     /// Sigma rules (YAML) to run on every event: a file or a directory of `.yml`/`.yaml` files.
     /// Repeatable. Rules for other log sources, or using what is not supported, are refused with
     /// the reason (an error with --strict).
@@ -68,14 +78,35 @@ pub struct InputArgs {
     pub sigma_builtin: bool,
 }
 
+/// Where AWS is, for `s3://` inputs and `watch` (else the standard AWS configuration).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS region (default: from the environment or profile).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Endpoint URL for S3, SQS and SNS (an S3-compatible store, moto); also `AWS_ENDPOINT_URL`.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// As `trailhound-net` takes it.
+    pub fn connect(&self) -> trailhound_net::aws::Connect {
+        trailhound_net::aws::Connect {
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
 /// Files larger than this are streamed on the main thread instead of decoded whole by a worker.
 const PARALLEL_MAX_BYTES: u64 = 64 << 20;
 /// Skip messages printed before they are only counted.
 const MAX_SKIP_MESSAGES: u64 = 100;
 
 /// Validated settings and ranges.
-pub fn prepare(args: &InputArgs) -> Result<(Settings, Ranges)> {
-    let (settings, ranges_file) = settings(args)?;
+pub fn prepare(args: &EngineArgs, strict: bool) -> Result<(Settings, Ranges)> {
+    let (settings, ranges_file) = settings(args, strict)?;
     let ranges = ranges(ranges_file.as_deref())?;
     Ok((settings, ranges))
 }
@@ -109,30 +140,54 @@ pub fn run(engine: &mut Engine, args: &InputArgs) {
     run_unread(engine, args, None);
 }
 
-/// [`run`], without the files an earlier run read (`read`: their [`crate::state::file_key`]s);
-/// returns the keys of the files this run read and how many it left out.
+/// [`run`], without the files an earlier run read (`read`: their [`crate::state::file_key`]s, or
+/// `s3://bucket/key` for objects); returns the keys of the inputs this run read and how many it
+/// left out.
 pub fn run_unread(
     engine: &mut Engine,
     args: &InputArgs,
     read: Option<&std::collections::HashSet<String>>,
 ) -> (Vec<String>, u64) {
-    let (mut inputs, walk_errors) = input::discover(&args.paths);
+    let (local, urls): (Vec<PathBuf>, Vec<String>) = {
+        let mut local = Vec::new();
+        let mut urls = Vec::new();
+        for p in &args.paths {
+            match p.to_str().filter(|s| s.starts_with("s3://")) {
+                Some(url) => urls.push(url.to_owned()),
+                None => local.push(p.clone()),
+            }
+        }
+        (local, urls)
+    };
+    let (inputs, walk_errors) = input::discover(&local);
+    let mut sources: Vec<Source> = inputs.into_iter().map(Source::Local).collect();
+    let remote = if urls.is_empty() {
+        None
+    } else {
+        match list_objects(engine, &args.aws, &urls) {
+            Some((remote, objects)) => {
+                sources.extend(objects);
+                sources.sort_by(|a, b| {
+                    crate::remote::order_key(&a.name()).cmp(&crate::remote::order_key(&b.name()))
+                });
+                Some(remote)
+            }
+            None => None,
+        }
+    };
     let mut keys = Vec::new();
     let mut left_out = 0;
     if let Some(read) = read {
-        inputs.retain(|i| match &i.origin {
-            Origin::File(p) => match crate::state::file_key(p) {
-                Some(k) if read.contains(&k) => {
-                    left_out += 1;
-                    false
-                }
-                Some(k) => {
-                    keys.push(k);
-                    true
-                }
-                None => true,
-            },
-            Origin::Stdin => true,
+        sources.retain(|s| match s.key() {
+            Some(k) if read.contains(&k) => {
+                left_out += 1;
+                false
+            }
+            Some(k) => {
+                keys.push(k);
+                true
+            }
+            None => true,
         });
     }
     for (path, err) in walk_errors {
@@ -143,15 +198,114 @@ pub fn run_unread(
             message: format!("cannot read: {err}"),
         });
     }
-    let progress = progress_bar(args, inputs.len() as u64);
-    feed(engine, &inputs, &progress, threads(args));
+    let progress = progress_bar(args, sources.len() as u64);
+    // Objects wait on the network: more of them are fetched at once than there are cores.
+    let threads = match remote {
+        Some(_) => threads(args).max(REMOTE_FETCHES),
+        None => threads(args),
+    };
+    feed(engine, &sources, remote.as_ref(), &progress, threads);
     progress.finish_and_clear();
     (keys, left_out)
 }
 
+/// Objects fetched at once when reading from S3.
+const REMOTE_FETCHES: usize = 8;
+
+/// Lists every `s3://` input; a listing that fails is a skip naming the URL and the reason.
+fn list_objects(
+    engine: &mut Engine,
+    aws: &AwsArgs,
+    urls: &[String],
+) -> Option<(crate::remote::Remote, Vec<Source>)> {
+    let remote = match crate::remote::Remote::connect(aws) {
+        Ok(r) => r,
+        Err(e) => {
+            for url in urls {
+                engine.skipped_input(Skip {
+                    input: url.as_str().into(),
+                    position: Position::File,
+                    reason: SkipReason::IoError,
+                    message: format!("{e:#}"),
+                });
+            }
+            return None;
+        }
+    };
+    let mut objects = Vec::new();
+    for url in urls {
+        let listed = crate::remote::parse_url(url)
+            .ok_or_else(|| "expected s3://bucket/prefix".to_owned())
+            .and_then(|(bucket, prefix)| {
+                remote
+                    .list(bucket, prefix)
+                    .map(|l| (bucket, l))
+                    .map_err(|e| format!("cannot list: {e}"))
+            });
+        match listed {
+            Ok((bucket, listed)) => objects.extend(
+                listed
+                    .into_iter()
+                    .filter(|o| !o.key.ends_with('/'))
+                    .map(|o| Source::Object {
+                        bucket: bucket.to_owned(),
+                        digest: input::is_digest(Path::new(&o.key)),
+                        key: o.key,
+                    }),
+            ),
+            Err(message) => engine.skipped_input(Skip {
+                input: url.as_str().into(),
+                position: Position::File,
+                reason: SkipReason::IoError,
+                message,
+            }),
+        }
+    }
+    objects.dedup_by(|a, b| a.name() == b.name());
+    Some((remote, objects))
+}
+
+/// One input: a local file (or stdin), or an S3 object.
+enum Source {
+    Local(Input),
+    Object {
+        bucket: String,
+        key: String,
+        digest: bool,
+    },
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::Local(i) => i.origin.name(),
+            Source::Object { bucket, key, .. } => crate::remote::object_url(bucket, key),
+        }
+    }
+
+    /// What the state remembers it by (none for stdin).
+    fn key(&self) -> Option<String> {
+        match self {
+            Source::Local(Input {
+                origin: Origin::File(p),
+                ..
+            }) => crate::state::file_key(p),
+            Source::Local(_) => None,
+            Source::Object { .. } => Some(self.name()),
+        }
+    }
+
+    fn is_digest(&self) -> bool {
+        match self {
+            Source::Local(i) => i.digest,
+            Source::Object { digest, .. } => *digest,
+        }
+    }
+}
+
 /// What a worker made of one input.
 enum Work {
-    /// A small file, decoded whole.
+    /// A small file or an object, decoded whole.
     Decoded(Decoded),
     /// A digest file, skipped by name.
     Digest,
@@ -159,24 +313,43 @@ enum Work {
     Stream,
 }
 
-/// Decodes inputs on every core (small files whole, ahead of the engine) and feeds the engine in
-/// input order.
-fn feed(engine: &mut Engine, inputs: &[Input], progress: &ProgressBar, threads: usize) {
+/// Decodes inputs on every core (small files and objects whole, ahead of the engine) and feeds
+/// the engine in input order.
+fn feed(
+    engine: &mut Engine,
+    sources: &[Source],
+    remote: Option<&crate::remote::Remote>,
+    progress: &ProgressBar,
+    threads: usize,
+) {
     let want = engine.raw_want();
-    let decode = |input: &Input| {
-        if input.digest {
-            Work::Digest
-        } else if is_small_file(input) {
-            Work::Decoded(decode_whole(input, &want))
-        } else {
-            Work::Stream
+    let decode = |source: &Source| match source {
+        s if s.is_digest() => Work::Digest,
+        Source::Local(input) if is_small_file(input) => Work::Decoded(decode_whole(input, &want)),
+        Source::Local(_) => Work::Stream,
+        Source::Object { bucket, key, .. } => {
+            let name: Arc<str> = source.name().into();
+            let fetched = remote
+                .ok_or_else(|| trailhound_net::aws::CallError {
+                    kind: trailhound_net::aws::Failure::Unreachable,
+                    message: "no AWS connection".into(),
+                })
+                .and_then(|r| r.get(bucket, key));
+            Work::Decoded(match fetched {
+                Ok(bytes) => crate::remote::decode_bytes(&name, &bytes, &want),
+                Err(e) => Decoded {
+                    items: vec![Err(crate::remote::fetch_skip(name, &e))],
+                    raw: want.clone(),
+                },
+            })
         }
     };
-    crate::ordered::map(inputs, threads, decode, |input, work| {
-        match work {
-            Work::Decoded(d) => engine.feed(d),
-            Work::Digest => engine.skipped_input(digest_skip(input)),
-            Work::Stream => stream(engine, input),
+    crate::ordered::map(sources, threads, decode, |source, work| {
+        match (work, source) {
+            (Work::Decoded(d), _) => engine.feed(d),
+            (Work::Digest, _) => engine.skipped_input(digest_skip(&source.name())),
+            (Work::Stream, Source::Local(input)) => stream(engine, input),
+            (Work::Stream, Source::Object { .. }) => {}
         }
         progress.inc(1);
     });
@@ -224,9 +397,9 @@ fn open_error(input: Arc<str>, e: &io::Error) -> Skip {
     }
 }
 
-fn digest_skip(input: &Input) -> Skip {
+pub fn digest_skip(name: &str) -> Skip {
     Skip {
-        input: input.origin.name().into(),
+        input: name.into(),
         position: Position::File,
         reason: SkipReason::DigestFile,
         message: "CloudTrail digest file (integrity data, no events)".into(),
@@ -247,7 +420,7 @@ fn progress_bar(args: &InputArgs, files: u64) -> ProgressBar {
 }
 
 /// Config file, then command-line overrides, validated; and the ip-ranges file to load, if any.
-fn settings(args: &InputArgs) -> Result<(Settings, Option<PathBuf>)> {
+fn settings(args: &EngineArgs, strict: bool) -> Result<(Settings, Option<PathBuf>)> {
     let (config, dir) = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -295,13 +468,13 @@ fn settings(args: &InputArgs) -> Result<(Settings, Option<PathBuf>)> {
         .aws_ip_ranges
         .clone()
         .or_else(|| config.ranges.aws_ip_ranges.as_ref().map(|p| dir.join(p)));
-    settings.sigma = sigma_rules(args)?;
+    settings.sigma = sigma_rules(args, strict)?;
     Ok((settings, ranges_file))
 }
 
 /// The Sigma rules of `--sigma` and `--sigma-builtin`: each refused rule is reported with its file,
 /// id and reason (and is an error with `--strict`).
-fn sigma_rules(args: &InputArgs) -> Result<Option<Arc<RuleSet>>> {
+fn sigma_rules(args: &EngineArgs, strict: bool) -> Result<Option<Arc<RuleSet>>> {
     if args.sigma.is_empty() && !args.sigma_builtin {
         return Ok(None);
     }
@@ -346,7 +519,7 @@ fn sigma_rules(args: &InputArgs) -> Result<Option<Arc<RuleSet>>> {
             }
         }
     }
-    if refused > 0 && args.strict {
+    if refused > 0 && strict {
         anyhow::bail!("--strict: {refused} Sigma rule(s) refused");
     }
     if refused > 0 {

@@ -36,6 +36,7 @@ mod cmd;
 mod drive;
 mod investigate;
 mod ordered;
+mod remote;
 mod report;
 mod sink;
 mod state;
@@ -66,6 +67,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Tell one credential's story: where it came from, every call, what it created or assumed.
     Investigate(cmd::investigate::Args),
+    /// Follow the trail's S3 bucket through SQS notifications and report findings as they happen.
+    Watch(cmd::watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => cmd::graph::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Investigate(args) => cmd::investigate::run(args),
+        Command::Watch(args) => cmd::watch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
-use trailhound_core::finding::Finding;
+use trailhound_core::finding::{Finding, Status};
 use trailhound_core::pipeline::Engine;
+use trailhound_core::summary::StateCounts;
 use trailhound_core::time::{EventTime, HOUR};
 
 /// `format`, `version`, `engine`, `outbox`, `delivered`.
@@ -53,6 +54,9 @@ pub struct Start {
     pub files: HashSet<String>,
     /// The report of a run whose output was interrupted (not marked delivered).
     pub outbox: Vec<Finding>,
+    /// Where that report starts in an appended output file (`watch --output`): the file is cut
+    /// back to this length before the report is written again, so that it holds it once.
+    pub outbox_at: Option<u64>,
 }
 
 /// What a run leaves.
@@ -65,6 +69,8 @@ pub struct End<'a> {
     pub watermark: Option<EventTime>,
     /// Findings this run reports (new or updated), with their digests.
     pub report: &'a [(Finding, [u8; 32])],
+    /// Length of the appended output file before this report (see [`Start::outbox_at`]).
+    pub output_at: Option<u64>,
 }
 
 impl Store {
@@ -102,10 +108,11 @@ impl Store {
                     let start = start(&db, &path)?;
                     let made = go_on(&start)?;
                     db.close().with_context(cannot)?;
-                    let db = Database::open(&path).with_context(cannot)?;
+                    let db = Database::open(&path).map_err(|e| opening(e, &path, cannot()))?;
                     return Ok((Store { db, path }, start, made));
                 }
                 Err(redb::DatabaseError::RepairAborted) => {}
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => bail!(in_use(&path)),
                 Err(e) => return Err(anyhow::Error::new(e).context(cannot())),
             }
         }
@@ -114,7 +121,7 @@ impl Store {
         } else {
             Database::open(&path)
         }
-        .with_context(cannot)?;
+        .map_err(|e| opening(e, &path, cannot()))?;
         let store = Store { db, path };
         if fresh {
             let tx = store.db.begin_write()?;
@@ -160,6 +167,10 @@ impl Store {
             let findings: Vec<&Finding> = end.report.iter().map(|(f, _)| f).collect();
             meta.insert("outbox", serde_json::to_vec(&findings)?.as_slice())?;
             meta.insert("delivered", b"0".as_slice())?;
+            match end.output_at {
+                Some(at) => meta.insert("outbox_at", at.to_le_bytes().as_slice())?,
+                None => meta.remove("outbox_at")?,
+            };
             let mut reported = tx.open_table(REPORTED)?;
             for (f, digest) in end.report {
                 reported.insert(f.id.as_str(), digest.as_slice())?;
@@ -186,6 +197,7 @@ impl Store {
         engine: &Engine,
         files: &[String],
         report: &[(Finding, [u8; 32])],
+        output_at: Option<u64>,
     ) -> Result<u64> {
         let saved = engine
             .save_state()
@@ -195,6 +207,7 @@ impl Store {
             files,
             watermark: engine.watermark(),
             report,
+            output_at,
         })?;
         Ok(saved.len() as u64)
     }
@@ -210,6 +223,21 @@ impl Store {
     /// Bytes on disk.
     pub fn size(&self) -> u64 {
         std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+}
+
+/// A state another process holds (redb's file lock): one process per state directory.
+fn in_use(path: &Path) -> String {
+    format!(
+        "the state {} is in use by another trailhound process (one scan, enrich or watch per state directory)",
+        path.display()
+    )
+}
+
+fn opening(e: redb::DatabaseError, path: &Path, cannot: String) -> anyhow::Error {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(in_use(path)),
+        e => anyhow::Error::new(e).context(cannot),
     }
 }
 
@@ -230,6 +258,10 @@ fn start(db: &impl ReadableDatabase, path: &Path) -> Result<Start> {
             .with_context(|| format!("the state {} is damaged (outbox)", path.display()))?,
         _ => Vec::new(),
     };
+    let outbox_at = match meta.get("outbox_at")? {
+        Some(v) if !delivered => <[u8; 8]>::try_from(v.value()).ok().map(u64::from_le_bytes),
+        _ => None,
+    };
     let mut files = HashSet::new();
     for row in tx.open_table(FILES)?.iter()? {
         let (k, _) = row?;
@@ -239,6 +271,7 @@ fn start(db: &impl ReadableDatabase, path: &Path) -> Result<Start> {
         engine,
         files,
         outbox,
+        outbox_at,
     })
 }
 
@@ -266,6 +299,31 @@ fn check(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What of a checkpoint's findings is to be reported: those never reported (`new`) and those
+/// changed since (`updated`), with their digests; unchanged ones are counted in `counts`.
+pub fn changes(
+    store: &Store,
+    findings: Vec<Finding>,
+    counts: &mut StateCounts,
+) -> Result<Vec<(Finding, [u8; 32])>> {
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let before = store.reported(&ids)?;
+    let mut report = Vec::new();
+    for (mut f, prev) in findings.into_iter().zip(before) {
+        let digest = digest(&f);
+        f.status = match prev {
+            None => Some(Status::New),
+            Some(p) if p != digest => Some(Status::Updated),
+            Some(_) => {
+                counts.findings_unchanged += 1;
+                continue;
+            }
+        };
+        report.push((f, digest));
+    }
+    Ok(report)
 }
 
 /// A finding's digest: what it says, without its `status`.

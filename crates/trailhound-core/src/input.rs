@@ -102,8 +102,9 @@ fn order_key(path: &Path) -> (String, &Path) {
     (delivery_stamp(name).unwrap_or_default().to_owned(), path)
 }
 
-/// `20230710T1145Z` from `218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`.
-fn delivery_stamp(name: &str) -> Option<&str> {
+/// `20230710T1145Z` from `218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`
+/// (a file name or an S3 key's last part): what inputs are ordered by first.
+pub fn delivery_stamp(name: &str) -> Option<&str> {
     let rest = name.split_once("_CloudTrail_")?.1;
     let stamp = rest.split('_').nth(1)?;
     (stamp.len() == 14 && stamp.as_bytes()[8] == b'T' && stamp.ends_with('Z')).then_some(stamp)

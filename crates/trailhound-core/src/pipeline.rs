@@ -349,6 +349,18 @@ impl Engine {
         self.report(findings, detected)
     }
 
+    /// Processes every event held in the reorder window now, without ending the stream. For a
+    /// continuous source that has gone quiet: the caller (`watch`'s idle timer, which owns the
+    /// clock) decides that no earlier event is coming. An event older than these that does come
+    /// later is *late*: processed all the same, and counted.
+    pub fn release_window(&mut self) {
+        let Engine {
+            reorder, stages, ..
+        } = self;
+        reorder.finish(&mut |ev| stages.take(ev));
+        stages.flush();
+    }
+
     /// Ends the run: flushes the window and returns the findings in output order, and the summary.
     pub fn finish(self) -> (Vec<Finding>, Summary) {
         let (findings, summary, _) = self.finish_explained();

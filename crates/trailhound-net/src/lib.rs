@@ -6,4 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod aws;
 pub mod notification;
+
+/// The SDK crates, for callers that set up what trailhound reads (tests, tools).
+pub use {aws_config, aws_sdk_s3, aws_sdk_sns, aws_sdk_sqs};

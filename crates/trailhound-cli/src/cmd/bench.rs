@@ -325,6 +325,7 @@ fn commit_to(dir: &std::path::Path, engine: &[u8]) {
             files: &[],
             watermark: None,
             report: &[],
+            output_at: None,
         });
     }
 }

@@ -40,7 +40,7 @@ pub struct Args {
 
 /// Runs `enrich`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (settings, ranges) = drive::prepare(&args.input)?;
+    let (settings, ranges) = drive::prepare(&args.input.engine, args.input.strict)?;
     let (store, engine) = match &args.input.state {
         Some(dir) => {
             let (store, start, engine) =
@@ -84,7 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         .with_context(|| format!("cannot write {}", path.display()))?;
                 }
             }
-            let saved = store.save_run(&engine, &files, &[])?;
+            let saved = store.save_run(&engine, &files, &[], None)?;
             summary.state = Some(StateCounts {
                 files_already_read: left_out,
                 events_held: engine.held_events(),

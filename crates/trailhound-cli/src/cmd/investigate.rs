@@ -85,7 +85,7 @@ fn seed(args: &Args) -> Result<Seed> {
 /// Runs `investigate`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let seed = seed(&args)?;
-    let (settings, ranges) = drive::prepare(&args.input)?;
+    let (settings, ranges) = drive::prepare(&args.input.engine, args.input.strict)?;
     let collector = Arc::new(Mutex::new(Collector::new(seed.clone())));
     let mut engine = drive::engine(settings, ranges).with_enrich(
         Enricher::new(enrich::Format::Ndjson, "trailhound"),

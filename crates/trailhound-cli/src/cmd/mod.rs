@@ -7,3 +7,4 @@ pub mod investigate;
 pub mod report;
 pub mod scan;
 pub mod simulate;
+pub mod watch;

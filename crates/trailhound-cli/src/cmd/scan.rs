@@ -65,7 +65,7 @@ pub struct Args {
 
 /// Runs `scan`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (mut settings, ranges) = drive::prepare(&args.input)?;
+    let (mut settings, ranges) = drive::prepare(&args.input.engine, args.input.strict)?;
     if let Some(bad) = args
         .explain
         .iter()
@@ -142,21 +142,7 @@ fn stateful(
         events_held: engine.held_events(),
         ..StateCounts::default()
     };
-    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
-    let before = store.reported(&ids)?;
-    let mut report: Vec<(Finding, [u8; 32])> = Vec::new();
-    for (mut f, prev) in findings.into_iter().zip(before) {
-        let digest = state::digest(&f);
-        f.status = match prev {
-            None => Some(Status::New),
-            Some(p) if p != digest => Some(Status::Updated),
-            Some(_) => {
-                counts.findings_unchanged += 1;
-                continue;
-            }
-        };
-        report.push((f, digest));
-    }
+    let mut report = state::changes(store, findings, &mut counts)?;
     // An interrupted run's report goes out now, merged with this run's (a finding the reader never
     // saw stays `new`).
     for old in start.outbox {
@@ -180,7 +166,7 @@ fn stateful(
         }
     }
     report.sort_by(|a, b| finding::order(&a.0, &b.0));
-    counts.engine_state_bytes = store.save_run(&engine, &files, &report)?;
+    counts.engine_state_bytes = store.save_run(&engine, &files, &report, None)?;
     counts.store_bytes = store.size();
     summary.state = Some(counts);
     let explanations = engine.explanations();
