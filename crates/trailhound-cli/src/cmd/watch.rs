@@ -91,6 +91,9 @@ pub struct Args {
     /// Long-polling wait per receive (at most 20s).
     #[arg(long, default_value = "20s")]
     pub poll_wait: String,
+    /// Receive calls in flight at once (up to 10 messages each): more hide the queue's latency.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub receivers: u8,
     /// First retry delay of a message that could not be processed; doubled per receive, at most
     /// 15 minutes. After the queue's maxReceiveCount its redrive policy moves it to the
     /// dead-letter queue.
@@ -136,6 +139,56 @@ pub struct WatchCounts {
     pub findings_delivered: BTreeMap<String, u64>,
     /// Deliveries that failed and were retried (SNS unreachable, output not writable).
     pub delivery_retries: u64,
+    /// Where the time went, in seconds of wall clock: `receive` (waiting on SQS, long polls
+    /// included), `fetch` (reading objects from S3), `engine` (decoding and detection),
+    /// `checkpoint` (saving and committing the state, delivering findings), `delete`.
+    pub seconds: BTreeMap<String, f64>,
+}
+
+impl WatchCounts {
+    fn timed(&mut self, phase: &str, since: Instant) {
+        *self.seconds.entry(phase.to_owned()).or_default() += since.elapsed().as_secs_f64();
+    }
+}
+
+/// `n` receive calls at once (the first a long poll of `wait_s`); their messages together, or
+/// the first error when none answered.
+async fn receive_many(
+    aws: &Aws,
+    queue: &str,
+    n: u8,
+    wait_s: i32,
+    visibility_s: i32,
+) -> Result<Vec<Message>, CallError> {
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (aws, queue) = (aws.clone(), queue.to_owned());
+        // One long poll; the others only take what is there now.
+        let wait_s = if i == 0 { wait_s } else { 0 };
+        set.spawn(async move { aws.receive(&queue, 10, wait_s, visibility_s).await });
+    }
+    let mut messages = Vec::new();
+    let mut error = None;
+    let mut answered = false;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(m)) => {
+                answered = true;
+                messages.extend(m);
+            }
+            Ok(Err(e)) => error = Some(e),
+            Err(e) => {
+                error = Some(CallError {
+                    kind: Failure::Unreachable,
+                    message: format!("the receive task failed: {e}"),
+                })
+            }
+        }
+    }
+    match error {
+        Some(e) if !answered => Err(e),
+        _ => Ok(messages),
+    }
 }
 
 /// The run's summary: the engine's and the worker's.
@@ -163,6 +216,7 @@ struct Timing {
     until_idle: Option<Duration>,
     visibility_s: i32,
     poll_wait_s: i32,
+    receivers: u8,
     retry_delay_s: i32,
 }
 
@@ -189,6 +243,7 @@ impl Timing {
                 .transpose()?,
             visibility_s: secs(duration("--visibility-timeout", &args.visibility_timeout)?),
             poll_wait_s: secs(duration("--poll-wait", &args.poll_wait)?).min(20),
+            receivers: args.receivers,
             retry_delay_s: secs(duration("--retry-delay", &args.retry_delay)?).max(1),
         };
         if u64::try_from(t.visibility_s).unwrap_or(0) <= t.checkpoint_every.as_secs() {
@@ -334,12 +389,14 @@ impl Worker {
                 ),
                 _ => wait,
             };
+            let took = Instant::now();
             let received = remote.rt().block_on(async {
                 tokio::select! {
-                    r = remote.aws().receive(&self.queue, 10, wait, self.timing.visibility_s) => Some(r),
+                    r = receive_many(remote.aws(), &self.queue, self.timing.receivers, wait, self.timing.visibility_s) => Some(r),
                     _ = self.wake.notified() => None,
                 }
             });
+            self.counts.timed("receive", took);
             let messages = match received {
                 None => break,
                 Some(Ok(m)) => {
@@ -476,6 +533,7 @@ impl Worker {
             }
         }
         // Read every object of the batch at once.
+        let took = Instant::now();
         let aws = remote.aws().clone();
         let fetched: Vec<Result<Vec<u8>, CallError>> = remote.rt().block_on(async {
             let mut set = tokio::task::JoinSet::new();
@@ -502,6 +560,7 @@ impl Worker {
                 })
                 .collect()
         });
+        self.counts.timed("fetch", took);
         // A message with an object that could not be read is retried whole: none of it is fed.
         for (f, r) in fetches.iter().zip(&fetched) {
             if let Err(e) = r {
@@ -533,6 +592,7 @@ impl Worker {
             .collect();
         ready.sort_by(|a, b| remote::order_key(&a.0.name).cmp(&remote::order_key(&b.0.name)));
         let want = engine.raw_want();
+        let took = Instant::now();
         crate::ordered::map(
             &ready,
             self.threads,
@@ -545,6 +605,7 @@ impl Worker {
                 self.pending_keys.push(f.name.to_string());
             },
         );
+        self.counts.timed("engine", took);
         if !ready.is_empty() {
             self.dirty = true;
         }
@@ -578,6 +639,7 @@ impl Worker {
     /// Commits the engine's state with the inputs read and the findings to report, delivers
     /// those, then deletes the messages the commit covers.
     fn checkpoint(&mut self, remote: &Remote, engine: &mut Engine, out: &mut Output) -> Result<()> {
+        let took = Instant::now();
         let (findings, summary) = engine.checkpoint();
         let report = state::changes(&self.store, findings, &mut self.state)?;
         let at = out.position()?;
@@ -605,6 +667,8 @@ impl Worker {
             return Ok(());
         }
         self.store.delivered()?;
+        self.counts.timed("checkpoint", took);
+        let took = Instant::now();
         for f in &findings {
             *self
                 .counts
@@ -628,6 +692,7 @@ impl Worker {
                 ),
             }
         }
+        self.counts.timed("delete", took);
         log(
             "info",
             "checkpoint",
