@@ -231,3 +231,18 @@ pub fn world() -> &'static World {
         }
     })
 }
+
+/// A simulation's log files in reading order (delivery time, as `scan` reads a directory),
+/// without digests.
+pub fn log_files(sim: &Path) -> Vec<PathBuf> {
+    let (inputs, errors) = trailhound_core::input::discover(&[sim.join("AWSLogs")]);
+    assert!(errors.is_empty());
+    inputs
+        .into_iter()
+        .filter(|i| !i.digest)
+        .filter_map(|i| match i.origin {
+            trailhound_core::input::Origin::File(p) => Some(p),
+            trailhound_core::input::Origin::Stdin => None,
+        })
+        .collect()
+}

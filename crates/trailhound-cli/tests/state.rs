@@ -40,20 +40,6 @@ fn day() -> &'static Path {
     })
 }
 
-/// The day's log files in reading order (delivery time, as `scan` reads a directory).
-fn files(sim: &Path) -> Vec<PathBuf> {
-    let (inputs, errors) = trailhound_core::input::discover(&[sim.join("AWSLogs")]);
-    assert!(errors.is_empty());
-    inputs
-        .into_iter()
-        .filter(|i| !i.digest)
-        .filter_map(|i| match i.origin {
-            trailhound_core::input::Origin::File(p) => Some(p),
-            trailhound_core::input::Origin::Stdin => None,
-        })
-        .collect()
-}
-
 /// `scan FILES… --state STATE --format jsonl --output OUT` with the simulation's configuration.
 fn scan_cmd(sim: &Path, files: &[PathBuf], state: &Path, out: &Path) -> Command {
     let mut c = trailhound();
@@ -125,7 +111,7 @@ fn cut_into(sim: &Path, n: usize, overlap: bool, name: &str) -> (Merged, PathBuf
 
 /// [`cut_into`], with more `scan` arguments.
 fn cut_with(sim: &Path, n: usize, overlap: bool, name: &str, extra: &[&str]) -> (Merged, PathBuf) {
-    let all = files(sim);
+    let all = common::log_files(sim);
     let work = tempdir(name);
     let state = work.join("state");
     let mut merged = Merged::default();
@@ -226,7 +212,7 @@ fn issue_14_sigma_findings_carry_across_runs_too() {
 #[test]
 fn issue_14_a_second_run_on_the_same_files_reads_nothing_and_reports_nothing() {
     let sim = day();
-    let all = files(sim);
+    let all = common::log_files(sim);
     let work = tempdir("again");
     let state = work.join("state");
     let first = work.join("first.jsonl");
@@ -258,7 +244,7 @@ impl Lcg {
 #[test]
 fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
     let sim = day();
-    let all = files(sim);
+    let all = common::log_files(sim);
     let n = 4;
     let part = |i: usize| &all[i * all.len() / n..(i + 1) * all.len() / n];
     // The uninterrupted sequence, timed.
@@ -327,7 +313,7 @@ fn issue_14_runs_killed_at_random_moments_end_as_if_never_interrupted() {
 #[test]
 fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
     let sim = day();
-    let all = files(sim);
+    let all = common::log_files(sim);
     let some = &all[..all.len() / 4];
     let work = tempdir("refused");
     let out = work.join("out.jsonl");
@@ -437,7 +423,7 @@ fn issue_14_a_damaged_foreign_or_mismatched_state_is_refused_and_left_alone() {
 #[test]
 fn issue_14_enrich_cut_into_runs_writes_every_event_once_in_one_runs_order() {
     let sim = day();
-    let all = files(sim);
+    let all = common::log_files(sim);
     let enrich = |files: &[PathBuf], state: &Path, out: &Path| {
         let o = trailhound()
             .arg("enrich")
@@ -487,7 +473,7 @@ fn issue_14_enrich_cut_into_runs_writes_every_event_once_in_one_runs_order() {
 #[test]
 fn issue_14_changing_the_sigma_rules_between_runs_renumbers_held_matches() {
     let sim = day();
-    let all = files(sim);
+    let all = common::log_files(sim);
     let work = tempdir("sigma-change");
     let state = work.join("state");
     let half = all.len() / 2;

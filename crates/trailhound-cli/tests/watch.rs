@@ -79,6 +79,23 @@ fn clients(rt: &tokio::runtime::Runtime, endpoint: &str) -> Clients {
     }
 }
 
+/// What every test starts from: moto, a runtime, clients, and its own bucket and queues.
+struct Setup {
+    endpoint: String,
+    rt: tokio::runtime::Runtime,
+    c: Clients,
+    w: World,
+}
+
+/// [`Setup`] for the test `name`; none (the test skips) when moto is not running.
+fn setup(name: &str) -> Option<Setup> {
+    let endpoint = moto()?;
+    let rt = rt();
+    let c = clients(&rt, &endpoint);
+    let w = world(&rt, &c, name);
+    Some(Setup { endpoint, rt, c, w })
+}
+
 /// A bucket whose `ObjectCreated` notifications go to a queue with a dead-letter queue.
 struct World {
     bucket: String,
@@ -95,15 +112,7 @@ fn world(rt: &tokio::runtime::Runtime, c: &Clients, name: &str) -> World {
             .send()
             .await
             .expect("bucket");
-        let dlq = c
-            .sqs
-            .create_queue()
-            .queue_name(format!("dlq-{tag}"))
-            .send()
-            .await
-            .expect("dlq")
-            .queue_url
-            .expect("dlq url");
+        let dlq = plain_queue(c, &format!("dlq-{tag}")).await;
         let dlq_arn = queue_arn(c, &dlq).await;
         let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"4"}}"#);
         let queue = c
@@ -134,6 +143,18 @@ fn world(rt: &tokio::runtime::Runtime, c: &Clients, name: &str) -> World {
             .expect("notification");
         World { bucket, queue, dlq }
     })
+}
+
+/// A queue with the default attributes; its URL.
+async fn plain_queue(c: &Clients, name: &str) -> String {
+    c.sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url")
 }
 
 async fn queue_arn(c: &Clients, url: &str) -> String {
@@ -263,18 +284,24 @@ fn day() -> &'static Path {
     })
 }
 
-/// The day's log files in reading order.
-fn files(sim: &Path) -> Vec<PathBuf> {
-    let (inputs, errors) = trailhound_core::input::discover(&[sim.join("AWSLogs")]);
-    assert!(errors.is_empty());
-    inputs
-        .into_iter()
-        .filter(|i| !i.digest)
-        .filter_map(|i| match i.origin {
-            trailhound_core::input::Origin::File(p) => Some(p),
-            trailhound_core::input::Origin::Stdin => None,
-        })
-        .collect()
+/// The log files of a stolen instance credential used from outside AWS
+/// (`tests/fixtures/exfil_outside_aws`), copied under `dir` as CloudTrail lays them out
+/// (`AWSLogs/<account>/CloudTrail/<region>/…`), in delivery order; and the fixture's directory.
+fn stage_theft(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
+    let fixture = common::repo().join("tests/fixtures/exfil_outside_aws");
+    let staged = dir.join("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/05");
+    std::fs::create_dir_all(&staged).expect("staging");
+    let mut keys = Vec::new();
+    for e in std::fs::read_dir(&fixture).expect("fixture") {
+        let p = e.expect("entry").path();
+        if p.to_string_lossy().ends_with(".json.gz") {
+            let to = staged.join(p.file_name().expect("name"));
+            std::fs::copy(&p, &to).expect("copy");
+            keys.push(to);
+        }
+    }
+    keys.sort();
+    (fixture, keys)
 }
 
 /// The latest version of each finding in a stream of reports, without `status`; and each id's
@@ -342,12 +369,11 @@ fn stderr_of(mut child: Child) -> String {
 
 #[test]
 fn issue_15_watch_reports_what_scan_reports_through_kills_duplicates_and_poison() {
-    let Some(endpoint) = moto() else { return };
-    let rt = rt();
-    let c = clients(&rt, &endpoint);
-    let w = world(&rt, &c, "same");
+    let Some(Setup { endpoint, rt, c, w }) = setup("same") else {
+        return;
+    };
     let sim = day();
-    let all = files(sim);
+    let all = common::log_files(sim);
     upload(&rt, &c, &w.bucket, sim, &all);
     // Not CloudTrail, and an object deleted before the worker reads it.
     let gone = &all[all.len() / 3];
@@ -517,17 +543,9 @@ fn issue_15_watch_reports_what_scan_reports_through_kills_duplicates_and_poison(
 
 #[test]
 fn issue_15_a_theft_is_reported_seconds_after_its_file_lands_and_metrics_and_sigterm_work() {
-    let Some(endpoint) = moto() else { return };
-    let rt = rt();
-    let c = clients(&rt, &endpoint);
-    let w = world(&rt, &c, "ttf");
-    let fixture = common::repo().join("tests/fixtures/exfil_outside_aws");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixture)
-        .expect("fixture")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    files.sort();
+    let Some(Setup { endpoint, rt, c, w }) = setup("ttf") else {
+        return;
+    };
     let dir = tempdir("watch-ttf");
     let out = dir.join("findings.jsonl");
     let port = {
@@ -547,15 +565,7 @@ fn issue_15_a_theft_is_reported_seconds_after_its_file_lands_and_metrics_and_sig
     .spawn()
     .expect("watch");
     std::thread::sleep(Duration::from_secs(2));
-    // The files land as CloudTrail delivers them: a key under AWSLogs/…/CloudTrail/….
-    let staged = dir.join("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/05");
-    std::fs::create_dir_all(&staged).expect("staging");
-    let mut keys = Vec::new();
-    for f in &files {
-        let to = staged.join(f.file_name().expect("name"));
-        std::fs::copy(f, &to).expect("copy");
-        keys.push(to);
-    }
+    let (fixture, keys) = stage_theft(&dir);
     let landed = Instant::now();
     upload(&rt, &c, &w.bucket, &dir, &keys);
     let mut found = None;
@@ -581,7 +591,7 @@ fn issue_15_a_theft_is_reported_seconds_after_its_file_lands_and_metrics_and_sig
     conn.read_to_string(&mut page).expect("metrics page");
     assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
     assert!(
-        page.contains(&format!("trailhound_objects_read_total {}\n", files.len())),
+        page.contains(&format!("trailhound_objects_read_total {}\n", keys.len())),
         "{page}"
     );
     assert!(
@@ -637,26 +647,13 @@ fn issue_15_a_theft_is_reported_seconds_after_its_file_lands_and_metrics_and_sig
 
 #[test]
 fn issue_15_findings_wait_for_a_destination_that_is_down() {
-    let Some(endpoint) = moto() else { return };
-    let rt = rt();
-    let c = clients(&rt, &endpoint);
-    let w = world(&rt, &c, "sns");
+    let Some(Setup { endpoint, rt, c, w }) = setup("sns") else {
+        return;
+    };
     let tag = format!("alerts-{}", std::process::id());
     let topic_arn = format!("arn:aws:sns:{REGION}:123456789012:{tag}");
-    let fixture = common::repo().join("tests/fixtures/exfil_outside_aws");
     let dir = tempdir("watch-sns");
-    let staged = dir.join("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/05");
-    std::fs::create_dir_all(&staged).expect("staging");
-    let mut keys = Vec::new();
-    for e in std::fs::read_dir(&fixture).expect("fixture") {
-        let p = e.expect("entry").path();
-        if p.to_string_lossy().ends_with(".json.gz") {
-            let to = staged.join(p.file_name().expect("name"));
-            std::fs::copy(&p, &to).expect("copy");
-            keys.push(to);
-        }
-    }
-    keys.sort();
+    let (_, keys) = stage_theft(&dir);
     upload(&rt, &c, &w.bucket, &dir, &keys);
     // The topic does not exist yet: every publish fails until it does.
     let mut child = watch(
@@ -690,15 +687,7 @@ fn issue_15_findings_wait_for_a_destination_that_is_down() {
             .topic_arn
             .expect("arn");
         assert_eq!(arn, topic_arn);
-        let q = c
-            .sqs
-            .create_queue()
-            .queue_name(format!("{tag}-q"))
-            .send()
-            .await
-            .expect("queue")
-            .queue_url
-            .expect("url");
+        let q = plain_queue(&c, &format!("{tag}-q")).await;
         let q_arn = queue_arn(&c, &q).await;
         c.sns
             .subscribe()
@@ -727,15 +716,14 @@ fn issue_15_findings_wait_for_a_destination_that_is_down() {
 
 #[test]
 fn issue_15_scan_reads_an_s3_prefix_as_it_reads_the_same_files_on_disk() {
-    let Some(endpoint) = moto() else { return };
-    let rt = rt();
-    let c = clients(&rt, &endpoint);
-    let w = world(&rt, &c, "scan");
+    let Some(Setup { endpoint, rt, c, w }) = setup("scan") else {
+        return;
+    };
     let sim = day();
     // Every third file of the day, copied as they are into a directory of their own.
     let local = tempdir("watch-scan");
     let mut all = Vec::new();
-    for f in files(sim).into_iter().step_by(3) {
+    for f in common::log_files(sim).into_iter().step_by(3) {
         let to = local.join(f.strip_prefix(sim).expect("under sim"));
         std::fs::create_dir_all(to.parent().expect("parent")).expect("dir");
         std::fs::copy(&f, &to).expect("copy");
