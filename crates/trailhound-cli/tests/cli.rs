@@ -223,3 +223,34 @@ fn explain_tells_why_each_address_of_an_instance_was_accepted() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected an instance id"));
 }
+
+/// Issue 18: the bench reports the faster floor (libdeflater + sonic-rs) and the CLI's own
+/// end-to-end run on the same files, both having seen every event.
+#[test]
+fn bench_reports_the_fast_floor_and_the_cli_end_to_end() {
+    let dir = repo().join("tests/fixtures/exfil_outside_aws");
+    let out = Command::new(env!("CARGO_BIN_EXE_trailhound"))
+        .args(["bench", "--runs", "1", "--threads", "1"])
+        .arg(dir)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rate = |stage: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(stage))
+            .unwrap_or_else(|| panic!("no {stage} row in {text}"));
+        line.split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    for stage in ["floor", "scan", "floor*", "cli"] {
+        assert!(rate(stage) > 0.0, "{stage}: {text}");
+    }
+}

@@ -4,6 +4,13 @@
 //! (b) `scan` end to end with every detection; (c) `enrich` (output to a null writer).
 //! Each is reported in events/s and MB/s of raw JSON and as a ratio to the floor, with the
 //! machine and the findings' digest (which must be identical across thread counts).
+//!
+//! Beside these in-memory stages (issue 18): (d) the fastest inflate and parse a Rust program can
+//! do on the same files, libdeflater's whole-buffer inflate and sonic-rs's borrowed parse of the
+//! same fields (`floor*`), and (e) what users run, timed from outside: this binary's
+//! `scan DIR --format jsonl --output FILE` as a child process (directory walk, opening and reading
+//! each file, findings written to a file), pinned to one core with `taskset -c 0` for the one-thread
+//! row. Both are reported against `floor*`.
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,8 +108,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let mut sigma_digest = String::new();
         let store = std::env::temp_dir().join(format!("trailhound-bench-{}", std::process::id()));
         let mut digest = String::new();
+        let (mut fast, mut cli) = (Vec::new(), Vec::new());
         for _ in 0..args.runs.max(1) {
             floor.push(timed(|| pool.install(|| floor_once(&files)).0, events));
+            fast.push(timed(|| pool.install(|| fast_floor_once(&files)), events));
+            cli.push(cli_once(&dir, t, cores)?);
             scan.push(timed(
                 || {
                     let (n, d) = pipeline_once(t, &files, false, None);
@@ -137,8 +147,96 @@ pub fn run(args: Args) -> Result<ExitCode> {
             floor,
             &sigma_digest,
         );
+        let fast = median(fast);
+        report("floor*", t, events, raw_bytes, fast, fast, "");
+        report("cli", t, events, raw_bytes, median(cli), fast, "");
     }
+    println!(
+        "floor*: libdeflater + sonic-rs, the same fields; cli: `trailhound scan DIR --format jsonl --output FILE` \
+         as a child process (1 thread: pinned with taskset -c 0), its ratio against floor*"
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Inflates every file whole with libdeflater (sized by the gzip trailer's ISIZE, grown if that
+/// lies) and parses it with sonic-rs into the floor's borrowed fields; returns the events.
+fn fast_floor_once(files: &[(Arc<str>, Vec<u8>)]) -> u64 {
+    files
+        .par_iter()
+        .map_init(libdeflater::Decompressor::new, |inflater, (_, bytes)| {
+            let raw;
+            let text: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) && bytes.len() >= 18 {
+                let tail: [u8; 4] = bytes[bytes.len() - 4..].try_into().unwrap_or_default();
+                let mut size = (u32::from_le_bytes(tail) as usize).max(bytes.len());
+                loop {
+                    let mut out = vec![0u8; size];
+                    match inflater.gzip_decompress(bytes, &mut out) {
+                        Ok(n) => {
+                            out.truncate(n);
+                            raw = out;
+                            break;
+                        }
+                        Err(libdeflater::DecompressionError::InsufficientSpace)
+                            if size < 1 << 31 =>
+                        {
+                            size *= 2
+                        }
+                        Err(_) => return 0,
+                    }
+                }
+                &raw
+            } else {
+                bytes
+            };
+            sonic_rs::from_slice::<FloorDoc>(text).map_or(0, |d| d.records.len() as u64)
+        })
+        .sum()
+}
+
+/// `trailhound scan DIR --format jsonl --output FILE` as users run it, timed from outside: on
+/// one thread pinned to one core (`taskset -c 0`, when the machine has it), or with the default
+/// threads on every core. It reads the same files as the in-memory stages (digests skipped).
+fn cli_once(dir: &std::path::Path, threads: usize, cores: usize) -> Result<Timed> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let tmp = std::env::temp_dir().join(format!("trailhound-bench-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let pinned = threads == 1
+        && std::process::Command::new("taskset")
+            .arg("-V")
+            .output()
+            .is_ok();
+    let mut cmd = if pinned {
+        let mut c = std::process::Command::new("taskset");
+        c.args(["-c", "0"]).arg(&exe);
+        c
+    } else {
+        std::process::Command::new(&exe)
+    };
+    cmd.arg("scan")
+        .arg(dir)
+        .args(["--format", "jsonl", "--no-progress", "--output"])
+        .arg(tmp.join("findings.jsonl"))
+        .arg("--summary-json")
+        .arg(tmp.join("summary.json"));
+    if !pinned || threads != 1 {
+        cmd.arg("--threads")
+            .arg(threads.min(cores.max(1)).to_string());
+    }
+    let start = Instant::now();
+    let out = cmd
+        .stderr(std::process::Stdio::null())
+        .status()
+        .context("cannot run scan")?;
+    let wall = start.elapsed();
+    if !out.success() && out.code() != Some(1) {
+        anyhow::bail!("scan failed: {out}");
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    // The child's CPU over its wall time is not measured from here.
+    Ok(Timed {
+        wall,
+        cores: f64::NAN,
+    })
 }
 
 fn mb(bytes: usize) -> f64 {
@@ -155,12 +253,16 @@ fn report(
     digest: &str,
 ) {
     let secs = took.wall.as_secs_f64().max(1e-9);
+    let cores = if took.cores.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{:.2}", took.cores)
+    };
     println!(
-        "{stage:<8} {threads:>7} {:>12.0} {:>10.1} {:>8.0}% {:>6.2}  {digest}",
+        "{stage:<8} {threads:>7} {:>12.0} {:>10.1} {:>8.0}% {cores:>6}  {digest}",
         events as f64 / secs,
         mb(raw) / secs,
         100.0 * floor.wall.as_secs_f64() / secs,
-        took.cores
     );
 }
 
