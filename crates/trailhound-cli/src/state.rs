@@ -154,6 +154,12 @@ impl Store {
             .collect()
     }
 
+    /// Whether a committed run recorded the input `key` as read (within the retention).
+    pub fn was_read(&self, key: &str) -> Result<bool> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(FILES)?.get(key)?.is_some())
+    }
+
     /// Makes the run durable: state, inputs, digests and the report, in one transaction.
     pub fn commit(&self, end: &End<'_>) -> Result<()> {
         let tx = self.db.begin_write()?;

@@ -294,7 +294,11 @@ where
             let err = service.err();
             let code = err.code().unwrap_or("unknown");
             let kind = match code {
-                "NoSuchKey" | "NoSuchBucket" | "NotFound" => Failure::Gone,
+                "NoSuchKey"
+                | "NoSuchBucket"
+                | "NotFound"
+                | "QueueDoesNotExist"
+                | "AWS.SimpleQueueService.NonExistentQueue" => Failure::Gone,
                 "AccessDenied" | "Forbidden" | "KMS.AccessDeniedException" => Failure::Denied,
                 _ => Failure::Refused,
             };

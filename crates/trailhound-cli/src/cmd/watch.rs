@@ -288,8 +288,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1),
         store,
-        read: start.files.clone(),
-        pending_keys: Vec::new(),
+        pending_keys: HashSet::new(),
         pending: Vec::new(),
         counts: WatchCounts::default(),
         state: StateCounts::default(),
@@ -343,10 +342,9 @@ struct Worker {
     timing: Timing,
     threads: usize,
     store: Store,
-    /// Inputs already read (committed, or fed since the last commit).
-    read: HashSet<String>,
-    /// Inputs fed since the last commit.
-    pending_keys: Vec<String>,
+    /// Inputs fed since the last commit (those committed are asked of the store: memory stays
+    /// bounded by the store's retention, however long the worker runs).
+    pending_keys: HashSet<String>,
     /// Receipts of the messages fed since the last commit: deleted after it.
     pending: Vec<String>,
     counts: WatchCounts,
@@ -405,8 +403,8 @@ impl Worker {
                     m
                 }
                 // A queue that does not exist or may not be read is an error at once, not a
-                // retry loop: the worker was started wrong.
-                Some(Err(e)) if !reached && e.kind != Failure::Unreachable => {
+                // retry loop: the worker was started wrong. Anything else is retried.
+                Some(Err(e)) if !reached && matches!(e.kind, Failure::Gone | Failure::Denied) => {
                     anyhow::bail!("cannot receive from {}: {e}", self.queue);
                 }
                 Some(Err(e)) => {
@@ -425,7 +423,8 @@ impl Worker {
                 }
             };
             if messages.is_empty() {
-                if self.dirty {
+                // Messages that carried nothing to read (test events, duplicates) are deleted too.
+                if self.dirty || !self.pending.is_empty() {
                     self.checkpoint(remote, engine, out)?;
                 }
                 if let Some(idle) = self.timing.idle_flush {
@@ -450,8 +449,10 @@ impl Worker {
             }
             last_message = Instant::now();
             flushed = false;
-            self.batch(remote, engine, messages);
-            if self.dirty && self.last_commit.elapsed() >= self.timing.checkpoint_every {
+            self.batch(remote, engine, messages)?;
+            if (self.dirty || !self.pending.is_empty())
+                && self.last_commit.elapsed() >= self.timing.checkpoint_every
+            {
                 self.checkpoint(remote, engine, out)?;
             }
         }
@@ -477,7 +478,12 @@ impl Worker {
 
     /// One received batch: sorts out what each message is, reads the new objects, feeds them to
     /// the engine in CloudTrail's delivery order, and gives back what failed.
-    fn batch(&mut self, remote: &Remote, engine: &mut Engine, messages: Vec<Message>) {
+    fn batch(
+        &mut self,
+        remote: &Remote,
+        engine: &mut Engine,
+        messages: Vec<Message>,
+    ) -> Result<()> {
         self.counts.messages_received += messages.len() as u64;
         let mut fetches: Vec<Fetch> = Vec::new();
         // Messages with nothing to read: deleted with the next checkpoint.
@@ -494,8 +500,9 @@ impl Worker {
                             Some("digest")
                         } else if !remote::is_cloudtrail_key(&object.key) {
                             Some("not_cloudtrail")
-                        } else if self.read.contains(&url)
+                        } else if self.pending_keys.contains(&url)
                             || fetches.iter().any(|f| *f.name == *url)
+                            || self.store.was_read(&url)?
                         {
                             Some("already_read")
                         } else {
@@ -601,8 +608,7 @@ impl Worker {
                 engine.feed(decoded);
                 self.counts.objects_read += 1;
                 self.counts.object_bytes += bytes.len() as u64;
-                self.read.insert(f.name.to_string());
-                self.pending_keys.push(f.name.to_string());
+                self.pending_keys.insert(f.name.to_string());
             },
         );
         self.counts.timed("engine", took);
@@ -634,6 +640,7 @@ impl Worker {
             m.counts = self.counts.clone();
             m.newest_event_ms = engine.watermark().map(|t| t.0);
         }
+        Ok(())
     }
 
     /// Commits the engine's state with the inputs read and the findings to report, delivers
@@ -643,11 +650,11 @@ impl Worker {
         let (findings, summary) = engine.checkpoint();
         let report = state::changes(&self.store, findings, &mut self.state)?;
         let at = out.position()?;
+        let mut keys: Vec<String> = self.pending_keys.iter().cloned().collect();
+        keys.sort();
         let mut sorted = report;
         sorted.sort_by(|a, b| finding::order(&a.0, &b.0));
-        self.state.engine_state_bytes =
-            self.store
-                .save_run(engine, &self.pending_keys, &sorted, at)?;
+        self.state.engine_state_bytes = self.store.save_run(engine, &keys, &sorted, at)?;
         self.counts.checkpoints += 1;
         self.last_commit = Instant::now();
         self.dirty = false;
@@ -667,8 +674,6 @@ impl Worker {
             return Ok(());
         }
         self.store.delivered()?;
-        self.counts.timed("checkpoint", took);
-        let took = Instant::now();
         for f in &findings {
             *self
                 .counts
@@ -676,6 +681,11 @@ impl Worker {
                 .entry(f.finding_type.to_string())
                 .or_default() += 1;
         }
+        if let Ok(mut m) = self.metrics.lock() {
+            m.counts = self.counts.clone();
+        }
+        self.counts.timed("checkpoint", took);
+        let took = Instant::now();
         if !self.pending.is_empty() {
             match remote
                 .rt()
