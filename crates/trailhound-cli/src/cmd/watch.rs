@@ -405,7 +405,7 @@ impl Worker {
                 // A queue that does not exist or may not be read is an error at once, not a
                 // retry loop: the worker was started wrong. Anything else is retried.
                 Some(Err(e)) if !reached && matches!(e.kind, Failure::Gone | Failure::Denied) => {
-                    anyhow::bail!("cannot receive from {}: {e}", self.queue);
+                    anyhow::bail!("cannot receive from {}: {}", self.queue, e.message);
                 }
                 Some(Err(e)) => {
                     failures += 1;
