@@ -1,7 +1,9 @@
 //! Driving the engine: the input options `scan` and `enrich` share, turning them into validated
-//! settings, and feeding every input to the engine — small files decoded on every core ahead of the engine, large
+//! settings, and feeding every input to the engine — small files read whole in one call and decoded on
+//! every core ahead of the engine (the engine's own thread decodes too while it would wait), large
 //! files and stdin streamed — in input order, so results never depend on the thread count.
-use std::io::{self, IsTerminal};
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,7 +33,8 @@ pub struct InputArgs {
     /// Exit 2 when anything in the input was skipped.
     #[arg(long)]
     pub strict: bool,
-    /// Decoding threads (default: all cores). Results do not depend on it.
+    /// Threads (default: all cores): the engine's thread and N-1 decoding threads; the engine's
+    /// thread decodes too whenever it would wait. Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Never show a progress bar.
@@ -325,8 +328,7 @@ fn feed(
     let want = engine.raw_want();
     let decode = |source: &Source| match source {
         s if s.is_digest() => Work::Digest,
-        Source::Local(input) if is_small_file(input) => Work::Decoded(decode_whole(input, &want)),
-        Source::Local(_) => Work::Stream,
+        Source::Local(input) => read_small(input, &want),
         Source::Object { bucket, key, .. } => {
             let name: Arc<str> = source.name().into();
             let fetched = remote
@@ -336,11 +338,8 @@ fn feed(
                 })
                 .and_then(|r| r.get(bucket, key));
             Work::Decoded(match fetched {
-                Ok(bytes) => crate::remote::decode_bytes(&name, &bytes, &want),
-                Err(e) => Decoded {
-                    items: vec![Err(crate::remote::fetch_skip(name, &e))],
-                    raw: want.clone(),
-                },
+                Ok(bytes) => Decoded::decode_whole(&name, &bytes, &want),
+                Err(e) => failed(crate::remote::fetch_skip(name, &e), &want),
             })
         }
     };
@@ -355,28 +354,63 @@ fn feed(
     });
 }
 
-/// Decoding threads: `--threads`, or every core.
+/// Threads, the engine's included: `--threads`, or every core this process may run on.
 fn threads(args: &InputArgs) -> usize {
     args.threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
 }
 
-fn is_small_file(input: &Input) -> bool {
-    match &input.origin {
-        Origin::File(p) => std::fs::metadata(p).is_ok_and(|m| m.len() <= PARALLEL_MAX_BYTES),
-        Origin::Stdin => false,
-    }
+/// The largest read buffer a decoding thread keeps for its next file.
+const MAX_KEPT_READ: usize = 4 << 20;
+
+thread_local! {
+    /// This thread's file buffer, between files.
+    static READ_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-fn decode_whole(input: &Input, want: &RawWant) -> Decoded {
+/// A small file, read whole in one call and decoded in memory (the fast path); a large file or
+/// stdin is left to be streamed. One `open`, one `fstat` and one read per file: nothing else.
+fn read_small(input: &Input, want: &RawWant) -> Work {
+    let Origin::File(path) = &input.origin else {
+        return Work::Stream;
+    };
+    let name: Arc<str> = input.origin.name().into();
+    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
+    let (mut file, len) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return Work::Decoded(failed(open_error(name, &e), want)),
+    };
+    if len > PARALLEL_MAX_BYTES {
+        return Work::Stream;
+    }
+    let mut buf = READ_BUF.take();
+    buf.clear();
+    buf.reserve(len as usize + 1);
+    let work = match file.read_to_end(&mut buf) {
+        Ok(_) => Work::Decoded(Decoded::decode_whole(&name, &buf, want)),
+        // Streamed instead: the decoder says where the read failed and keeps what came before.
+        Err(_) => Work::Decoded(decode_streamed(input, want)),
+    };
+    if buf.capacity() <= MAX_KEPT_READ {
+        READ_BUF.set(buf);
+    }
+    work
+}
+
+fn decode_streamed(input: &Input, want: &RawWant) -> Decoded {
     let name: Arc<str> = input.origin.name().into();
     match input::open(&input.origin) {
         Ok((mut reader, gzip)) => Decoded::decode_with(&name, &mut reader, gzip, want),
-        Err(e) => Decoded {
-            items: vec![Err(open_error(name, &e))],
-            raw: want.clone(),
-        },
+        Err(e) => failed(open_error(name, &e), want),
+    }
+}
+
+/// An input that gave nothing but `skip`.
+fn failed(skip: Skip, want: &RawWant) -> Decoded {
+    Decoded {
+        items: vec![Err(skip)],
+        raw: want.clone(),
     }
 }
 

@@ -1,19 +1,23 @@
-//! An ordered parallel map: `threads` workers decode items while the calling thread consumes the
+//! An ordered parallel map: `threads` threads decode items while the calling thread consumes the
 //! results strictly in item order. This is how inputs reach the engine: decoding (inflate, parse)
-//! is most of the work and runs on every core; the engine, which must see events in one order,
-//! runs on the caller's thread at the same time. Results never depend on the thread count.
+//! is most of the work; the engine, which must see events in one order, runs on the caller's
+//! thread. The caller is one of the `threads`: `threads - 1` workers are spawned, and whenever the
+//! next result is not ready the caller decodes an item itself instead of waiting. So there is one
+//! busy thread per core (the engine never fights the decoders for a core, and no core idles while
+//! the engine waits). Results never depend on the thread count.
 //!
 //! Workers block (never spin) when they are [`AHEAD`]× `threads` items ahead of the consumer, so
-//! memory is bounded by the items in flight; the consumer blocks until the next item is ready.
+//! memory is bounded by the items in flight; the consumer blocks only when every item it could
+//! take is already being decoded.
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// Items in flight per worker, at most.
+/// Items in flight per thread, at most.
 const AHEAD: usize = 16;
 
 struct State<D> {
-    /// Next item a worker takes.
+    /// Next item a thread takes.
     next: usize,
     /// Items the consumer has taken.
     consumed: usize,
@@ -23,8 +27,19 @@ struct State<D> {
     panicked: bool,
 }
 
+impl<D> State<D> {
+    /// The next item to decode, if one is left within the window.
+    fn take(&mut self, items: usize, window: usize) -> Option<usize> {
+        (self.next < items && self.next < self.consumed + window && !self.panicked).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+}
+
 /// Runs `decode` on every item and `consume` on each result in item order, on the calling
-/// thread. With one thread everything runs here, one item after the other.
+/// thread, which also decodes while it would wait. With one thread everything runs here, one item
+/// after the other.
 pub fn map<S: Sync, D: Send>(
     items: &[S],
     threads: usize,
@@ -46,51 +61,63 @@ pub fn map<S: Sync, D: Send>(
     });
     let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
     let (ready, room) = (Condvar::new(), Condvar::new());
+    // Decodes item `i` and files its result; false when `decode` panicked (the others are told).
+    let run = |i: usize| -> bool {
+        let result = panic::catch_unwind(AssertUnwindSafe(|| decode(&items[i])));
+        let mut g = lock();
+        let ok = match result {
+            Ok(d) => g.done.insert(i, d).is_none(),
+            Err(_) => {
+                g.panicked = true;
+                false
+            }
+        };
+        drop(g);
+        ready.notify_one();
+        if !ok {
+            room.notify_all();
+        }
+        ok
+    };
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        for _ in 1..threads {
             scope.spawn(|| loop {
                 let i = {
                     let mut g = lock();
-                    while g.next < items.len() && g.next >= g.consumed + window && !g.panicked {
+                    loop {
+                        if let Some(i) = g.take(items.len(), window) {
+                            break i;
+                        }
+                        if g.next >= items.len() || g.panicked {
+                            return;
+                        }
                         g = wait(&room, g);
                     }
-                    if g.next >= items.len() || g.panicked {
-                        return;
-                    }
-                    g.next += 1;
-                    g.next - 1
                 };
-                let result = panic::catch_unwind(AssertUnwindSafe(|| decode(&items[i])));
-                let mut g = lock();
-                let ok = match result {
-                    Ok(d) => g.done.insert(i, d).is_none(),
-                    Err(_) => {
-                        g.panicked = true;
-                        false
-                    }
-                };
-                drop(g);
-                ready.notify_one();
-                if !ok {
-                    room.notify_all();
+                if !run(i) {
                     return;
                 }
             });
         }
         for (i, item) in items.iter().enumerate() {
-            let d = {
+            let d = loop {
                 let mut g = lock();
-                loop {
-                    if let Some(d) = g.done.remove(&i) {
-                        g.consumed = i + 1;
-                        break d;
-                    }
-                    if g.panicked {
+                if let Some(d) = g.done.remove(&i) {
+                    g.consumed = i + 1;
+                    break d;
+                }
+                if g.panicked {
+                    drop(g);
+                    room.notify_all();
+                    panic!("a decoding thread panicked");
+                }
+                // Not ready: decode the next item here rather than wait for it.
+                match g.take(items.len(), window) {
+                    Some(j) => {
                         drop(g);
-                        room.notify_all();
-                        panic!("a decoding thread panicked");
+                        run(j);
                     }
-                    g = wait(&ready, g);
+                    None => drop(wait(&ready, g)),
                 }
             };
             room.notify_all();

@@ -1,13 +1,11 @@
 //! S3 and SQS from the CLI's side: one tokio runtime and one set of AWS clients, used from plain
 //! threads (`block_on`). The engine never waits on the network: objects are fetched by the decode
 //! workers (`scan s3://…`) or by the worker loop (`watch`), and handed over as bytes.
-use std::io::Cursor;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use trailhound_core::decode::{Position, Skip, SkipReason};
 use trailhound_core::input;
-use trailhound_core::pipeline::{Decoded, RawWant};
 use trailhound_net::aws::{Aws, CallError, Listed};
 
 use crate::drive::AwsArgs;
@@ -70,12 +68,6 @@ pub fn is_cloudtrail_key(key: &str) -> bool {
     (key.ends_with(".json.gz") || key.ends_with(".json"))
         && key.contains("CloudTrail")
         && !input::is_digest(std::path::Path::new(key))
-}
-
-/// Decodes an object's bytes as `scan` decodes a file (gzip sniffed by its magic bytes).
-pub fn decode_bytes(name: &Arc<str>, bytes: &[u8], want: &RawWant) -> Decoded {
-    let (mut reader, gzip) = input::sniff(Cursor::new(bytes));
-    Decoded::decode_with(name, &mut reader, gzip, want)
 }
 
 /// What an object that could not be read adds to the run's skips.

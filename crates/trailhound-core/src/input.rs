@@ -52,7 +52,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, io::Error)>) {
             walk(path, &mut files, &mut errors);
         }
     }
-    files.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    // Each key is built once (n, not n log n, string copies).
+    files.sort_by_cached_key(|p| order_key(p));
     files.dedup();
     let mut inputs: Vec<Input> = files
         .into_iter()
@@ -78,28 +79,48 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, io::Er
     if !meta.is_dir() {
         return files.push(path.to_owned());
     }
+    walk_dir(path, files, errors);
+}
+
+/// The files under the directory `path`. An entry's type comes from the directory listing, so a
+/// plain file costs no `stat` here (an S3 export has thousands); links are followed by [`walk`].
+fn walk_dir(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, io::Error)>) {
     let entries = match std::fs::read_dir(path) {
         Ok(e) => e,
         Err(e) => return errors.push((path.to_owned(), e)),
     };
-    let mut children: Vec<PathBuf> = Vec::new();
+    let mut children: Vec<(PathBuf, Option<bool>)> = Vec::new();
     for entry in entries {
         match entry {
-            Ok(e) => children.push(e.path()),
+            Ok(e) => {
+                // Some: a directory or a plain file, known without a `stat`; None: ask `walk`.
+                let kind = e
+                    .file_type()
+                    .ok()
+                    .and_then(|t| (t.is_dir() || t.is_file()).then_some(t.is_dir()));
+                children.push((e.path(), kind));
+            }
             Err(e) => errors.push((path.to_owned(), e)),
         }
     }
     children.sort();
-    for child in children {
-        walk(&child, files, errors);
+    for (child, kind) in children {
+        match kind {
+            Some(true) => walk_dir(&child, files, errors),
+            Some(false) => files.push(child),
+            None => walk(&child, files, errors),
+        }
     }
 }
 
 /// Sort key: CloudTrail delivery time from the file name when present (else empty, sorting first),
 /// then the full path.
-fn order_key(path: &Path) -> (String, &Path) {
+fn order_key(path: &Path) -> (String, PathBuf) {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    (delivery_stamp(name).unwrap_or_default().to_owned(), path)
+    (
+        delivery_stamp(name).unwrap_or_default().to_owned(),
+        path.to_owned(),
+    )
 }
 
 /// `20230710T1145Z` from `218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`

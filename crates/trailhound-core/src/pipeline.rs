@@ -66,6 +66,17 @@ impl Decoded {
         decode::decode(name, reader, gzip, &mut out);
         out
     }
+
+    /// Decodes one input held whole in memory (a file read at once, an S3 object): the fast path
+    /// ([`decode::decode_whole`]), with the same results as [`Decoded::decode_with`].
+    pub fn decode_whole(name: &Arc<str>, bytes: &[u8], want: &RawWant) -> Decoded {
+        let mut out = Decoded {
+            items: Vec::new(),
+            raw: want.clone(),
+        };
+        decode::decode_whole(name, bytes, &mut out);
+        out
+    }
 }
 
 impl Sink for Decoded {

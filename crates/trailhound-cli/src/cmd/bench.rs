@@ -385,10 +385,7 @@ fn pipeline_once(
         );
     }
     let want = engine.raw_want();
-    let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| {
-        let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
-        Decoded::decode_with(name, &mut reader, gzip, &want)
-    };
+    let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| Decoded::decode_whole(name, bytes, &want);
     crate::ordered::map(files, threads, decode, |_, decoded| engine.feed(decoded));
     let (findings, summary) = engine.finish();
     let lines: Vec<String> = findings
@@ -406,10 +403,8 @@ fn pipeline_once(
 /// and committed to a store in `dir`, as a run with durable state ends.
 fn checkpointed_once(threads: usize, files: &[(Arc<str>, Vec<u8>)], dir: &std::path::Path) -> u64 {
     let mut engine = Engine::new(Settings::default(), Ranges::builtin(), Box::new(|_| {}));
-    let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| {
-        let (mut reader, gzip) = input::sniff(io::Cursor::new(bytes.as_slice()));
-        Decoded::decode(name, &mut reader, gzip, false)
-    };
+    let want = engine.raw_want();
+    let decode = |(name, bytes): &(Arc<str>, Vec<u8>)| Decoded::decode_whole(name, bytes, &want);
     crate::ordered::map(files, threads, decode, |_, decoded| engine.feed(decoded));
     let (_, summary) = engine.checkpoint();
     let saved = engine.save_state().unwrap_or_default();

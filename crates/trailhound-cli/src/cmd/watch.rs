@@ -603,7 +603,7 @@ impl Worker {
         crate::ordered::map(
             &ready,
             self.threads,
-            |(f, bytes): &(&Fetch, &[u8])| remote::decode_bytes(&f.name, bytes, &want),
+            |(f, bytes): &(&Fetch, &[u8])| Decoded::decode_whole(&f.name, bytes, &want),
             |(f, bytes), decoded: Decoded| {
                 engine.feed(decoded);
                 self.counts.objects_read += 1;

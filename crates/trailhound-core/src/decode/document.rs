@@ -113,7 +113,7 @@ impl Decoder<'_> {
                     .map_or_else(|| e.to_string(), |e| e.to_string());
                 let pos = Position::Line(self.doc_line);
                 self.skip(pos, SkipReason::InvalidJson, format!("invalid JSON: {why}"));
-                self.run(&mut &rest[..], self.doc_line);
+                self.run_slice(rest, self.doc_line);
                 return Flow::StopFile;
             }
         }

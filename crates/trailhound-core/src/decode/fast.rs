@@ -8,7 +8,8 @@
 //! document the robust way, so both paths give the same events and skips.
 //!
 //! The array's punctuation is read here; each record is parsed by its own `serde_json` stream
-//! deserializer, whose byte offset after the record is where the record ends.
+//! deserializer, whose byte offset after the record is where the record ends. (sonic-rs was tried
+//! here and was slower on CloudTrail's records: `docs/performance-choices.md`.)
 use std::fmt;
 use std::ops::Range;
 
@@ -119,7 +120,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use crate::decode::{decode, Sink, Skip};
+    use crate::decode::{decode, decode_whole, Sink, Skip};
     use crate::event::Event;
     use crate::input;
 
@@ -157,19 +158,21 @@ mod tests {
         }
     }
 
+    /// `fast`: the input held whole ([`decode_whole`]: one-call inflate, text read in place, the
+    /// one-pass parse); else streamed through the robust path, as stdin is.
     fn decoded(path: &Path, bytes: &[u8], raw: bool, fast: bool) -> Vec<String> {
-        let (mut reader, gzip) = input::sniff(std::io::Cursor::new(bytes));
         let mut sink = Collect {
             raw,
             fast,
             items: Vec::new(),
         };
-        decode(
-            &Arc::from(path.display().to_string()),
-            &mut reader,
-            gzip,
-            &mut sink,
-        );
+        let name = Arc::from(path.display().to_string());
+        if fast {
+            decode_whole(&name, bytes, &mut sink);
+        } else {
+            let (mut reader, gzip) = input::sniff(std::io::Cursor::new(bytes));
+            decode(&name, &mut reader, gzip, &mut sink);
+        }
         sink.items
     }
 
@@ -205,5 +208,128 @@ mod tests {
             events += fast.iter().filter(|i| i.starts_with("Event")).count();
         }
         assert!(events > 500, "only {events} events in the test inputs");
+    }
+
+    /// Where JSON parsers are known to differ (escapes, surrogates, control characters, numbers,
+    /// duplicate keys, nesting, odd types): the one-pass parse, with and without the record text,
+    /// and the robust path give the same events and skips on every variant of a real record.
+    #[test]
+    fn both_paths_agree_on_what_parsers_disagree_about() {
+        const BASE: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/web/i-0abc","accountId":"123456789012","accessKeyId":"ASIAEXAMPLEKEY000001","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::123456789012:role/web"},"attributes":{"creationDate":"2024-03-05T10:00:00Z","mfaAuthenticated":"false"},"ec2RoleDelivery":"2.0"}},"eventTime":"2024-03-05T11:05:12Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":null,"responseElements":null,"requestID":"r-1","eventID":"e-1","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}"#;
+        let variants: Vec<(&str, &str)> = vec![
+            ("\"aws-cli/2.15.0\"", "\"aws-cli\\u002f2.15.0\""),
+            ("\"aws-cli/2.15.0\"", "\"aws\\ud83d\\ude00cli\""),
+            ("\"aws-cli/2.15.0\"", "\"aws\\ud800cli\""),
+            ("\"aws-cli/2.15.0\"", "\"aws\\udc00cli\""),
+            ("\"r-1\"", "\"r\\ud800-1\""),
+            ("\"r-1\"", "\"r\\x-1\""),
+            ("\"r-1\"", "\"r\u{1}-1\""),
+            ("\"aws-cli/2.15.0\"", "\"aws\u{1f}cli\""),
+            ("\"aws-cli/2.15.0\"", "\"aws\u{7f}cli\""),
+            ("\"requestID\"", "\"request\\u0049D\""),
+            ("\"eventName\"", "\"event\\u004eame\""),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":01}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":1e400}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":-0.0e-0}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":1.}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":.5}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":+1}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":NaN}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":[1,2,]}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"n\":{\"a\":1,}}",
+            ),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":{\"a\":1,\"a\":2}",
+            ),
+            ("\"requestID\":\"r-1\"", "\"requestID\":tru"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":nul"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":\"\\u12\""),
+            (
+                "\"eventName\":\"GetCallerIdentity\"",
+                "\"eventName\":\"GetCallerIdentity\",\"eventName\":\"X\"",
+            ),
+            ("\"readOnly\":true", "\"readOnly\":\"TRUE\""),
+            ("\"readOnly\":true", "\"readOnly\":1"),
+            ("\"readOnly\":true", "\"readOnly\":null"),
+            ("\"ec2RoleDelivery\":\"2.0\"", "\"ec2RoleDelivery\":2.0"),
+            ("\"ec2RoleDelivery\":\"2.0\"", "\"ec2RoleDelivery\":2e0"),
+            (
+                "\"ec2RoleDelivery\":\"2.0\"",
+                "\"ec2RoleDelivery\":18446744073709551616",
+            ),
+            ("\"ec2RoleDelivery\":\"2.0\"", "\"ec2RoleDelivery\":-1"),
+            (
+                "\"eventTime\":\"2024-03-05T11:05:12Z\"",
+                "\"eventTime\":20240305",
+            ),
+            (
+                "\"eventSource\":\"sts.amazonaws.com\"",
+                "\"eventSource\":null",
+            ),
+            ("\"userIdentity\":{", "\"userIdentity\":[{"),
+            ("\"requestParameters\":null", "\"requestParameters\" : null"),
+            (
+                "\"requestParameters\":null",
+                "\"requestParameters\":\u{c}null",
+            ),
+        ];
+        // The fast path does answer for a well-formed log file (it is not always falling back).
+        let doc = format!("{{\"Records\":[{BASE},{BASE}]}}");
+        let mut spanned = Vec::new();
+        assert!(super::events(&doc, super::Kind::Records, &mut spanned));
+        assert_eq!(spanned.len(), 2);
+        let deep = format!("{}1{}", "[".repeat(3000), "]".repeat(3000));
+        let deep_field = format!("\"requestParameters\":{deep}");
+        let mut all: Vec<String> = variants
+            .iter()
+            .map(|(from, to)| {
+                assert!(BASE.contains(from), "{from}");
+                BASE.replacen(from, to, 1)
+            })
+            .collect();
+        all.push(BASE.replacen("\"requestParameters\":null", &deep_field, 1));
+        for record in &all {
+            for doc in [
+                format!("{{\"Records\":[{record}]}}"),
+                format!("{{\"Records\":[{BASE},{record},{BASE}]}}"),
+                format!("[{record}]"),
+            ] {
+                let path = Path::new("variant.json");
+                let bytes = doc.as_bytes();
+                let robust = decoded(path, bytes, true, false);
+                let fast = decoded(path, bytes, true, true);
+                assert_eq!(fast, robust, "{doc}");
+                let parsed = decoded(path, bytes, false, true);
+                let stripped: Vec<String> = robust.iter().map(|i| strip_raw(i)).collect();
+                assert_eq!(parsed, stripped, "{doc}");
+            }
+        }
     }
 }

@@ -22,6 +22,7 @@
 //! its own copy.
 mod document;
 mod fast;
+mod inflate;
 mod message;
 mod net;
 mod record;
@@ -29,13 +30,13 @@ mod skip;
 mod stream;
 
 use std::borrow::Cow;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::sync::Arc;
 
 pub use message::safe_message;
 pub use record::Text;
 pub use skip::{Position, Skip, SkipReason};
-use stream::{is_incomplete, read_line_capped, strip_bom, trim, LineRead};
+use stream::{is_incomplete, strip_bom, trim, Cut, Lines, Next, ReaderLines, SliceLines};
 
 use crate::event::{Event, RawText};
 
@@ -82,10 +83,32 @@ pub fn decode(input: &Arc<str>, reader: &mut dyn BufRead, gzip: bool, sink: &mut
     decoder.finish();
 }
 
-/// Decodes bytes already in memory (tests, fuzzing, stdin in batch).
+/// Decodes text already in memory, not gzip (tests, fuzzing): read in place.
 pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
-    let input: Arc<str> = Arc::from(input);
-    decode(&input, &mut &bytes[..], false, sink);
+    let mut decoder = Decoder::new(Arc::from(input), false, sink);
+    decoder.run_slice(bytes, 0);
+    decoder.finish();
+}
+
+/// Decodes one input held whole in memory, as a file or an S3 object is read: gzip (sniffed by its
+/// magic bytes) is inflated in one call when that gives exactly what streaming it would
+/// ([`inflate`]), and streamed through the robust path otherwise; the text is read in place.
+/// Gives the same events and skips as [`decode`] over a reader of the same bytes.
+pub fn decode_whole(input: &Arc<str>, bytes: &[u8], sink: &mut dyn Sink) {
+    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+    if !gzip {
+        let mut decoder = Decoder::new(input.clone(), false, sink);
+        decoder.run_slice(bytes, 0);
+        return decoder.finish();
+    }
+    if sink.fast_path() {
+        let mut decoder = Decoder::new(input.clone(), true, &mut *sink);
+        if inflate::with_inflated(bytes, |text| decoder.run_slice(text, 0)).is_some() {
+            return decoder.finish();
+        }
+    }
+    let (mut reader, gzip) = crate::input::sniff(bytes);
+    decode(input, &mut reader, gzip, sink);
 }
 
 /// Lines that are not CloudTrail held back before the first event (see [`Decoder::hold`]).
@@ -150,21 +173,34 @@ impl<'s> Decoder<'s> {
     fn run(&mut self, reader: &mut dyn BufRead, line: u64) {
         // The line buffer is reused across the inputs a thread decodes: a log file is one long
         // line, and growing a fresh buffer to its size costs a copy per doubling.
-        let mut buf = SCRATCH.take();
-        self.lines(reader, line, &mut buf);
+        let mut source = ReaderLines {
+            reader,
+            buf: SCRATCH.take(),
+        };
+        self.lines(&mut source, line);
+        let mut buf = source.buf;
         buf.clear();
         if buf.capacity() <= MAX_SCRATCH {
             SCRATCH.set(buf);
         }
     }
 
-    fn lines(&mut self, reader: &mut dyn BufRead, mut line: u64, buf: &mut Vec<u8>) {
+    /// [`Decoder::run`] over text already in memory: lines and documents are read in place.
+    fn run_slice(&mut self, text: &[u8], line: u64) {
+        let mut source = SliceLines {
+            text,
+            at: 0,
+            line_start: 0,
+        };
+        self.lines(&mut source, line);
+    }
+
+    fn lines(&mut self, source: &mut dyn Lines, mut line: u64) {
         loop {
-            buf.clear();
-            match read_line_capped(reader, buf, MAX_RECORD) {
-                Err(e) => return self.read_error(&e, buf, line),
-                Ok(LineRead::Eof) => return,
-                Ok(LineRead::TooLong(len)) => {
+            let buf = match source.next_line() {
+                Next::Failed(e, partial) => return self.read_error(&e, partial, line),
+                Next::Eof => return,
+                Next::TooLong(len) => {
                     line += 1;
                     self.values += 1;
                     self.skip(
@@ -174,8 +210,11 @@ impl<'s> Decoder<'s> {
                     );
                     continue;
                 }
-                Ok(LineRead::Line) => line += 1,
-            }
+                Next::Line(buf) => {
+                    line += 1;
+                    buf
+                }
+            };
             let bytes = trim(if line == 1 { strip_bom(buf) } else { buf });
             if bytes.is_empty() {
                 continue;
@@ -195,16 +234,15 @@ impl<'s> Decoder<'s> {
             if first && (bytes[0] == b'[' || (bytes.last() != Some(&b'}') && is_incomplete(bytes)))
             {
                 // A document spanning lines (pretty-printed) or an array: read it whole.
-                let doc = buf;
-                let mut rest = Read::take(&mut *reader, self.max_document);
-                if let Err(e) = rest.read_to_end(doc) {
-                    self.cut = Some(self.read_failure(&e));
-                } else if rest.limit() == 0 && reader.fill_buf().is_ok_and(|b| !b.is_empty()) {
-                    self.cut = Some((
+                let (doc, cut) = source.document(self.max_document);
+                self.cut = match cut {
+                    None => None,
+                    Some(Cut::Read(e)) => Some(self.read_failure(&e)),
+                    Some(Cut::TooLarge) => Some((
                         SkipReason::InvalidJsonDocument,
                         format!("document larger than {} bytes", self.max_document),
-                    ));
-                }
+                    )),
+                };
                 self.doc_line = line;
                 self.values_in(trim(strip_bom(doc)), Position::File, true);
                 return self.report_cut();

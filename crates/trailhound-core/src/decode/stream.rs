@@ -3,7 +3,7 @@
 //!
 //! Nothing here allocates per record: elements are handed over as borrowed [`RawValue`]s.
 use std::fmt;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize as _, Deserializer as _};
@@ -132,6 +132,101 @@ pub(super) fn is_incomplete(bytes: &[u8]) -> bool {
 /// True when `bytes` is exactly one complete JSON object.
 pub(super) fn is_object(bytes: &[u8]) -> bool {
     bytes.first() == Some(&b'{') && serde_json::from_slice::<&RawValue>(bytes).is_ok()
+}
+
+/// What [`Lines::next_line`] found.
+pub(super) enum Next<'b> {
+    Eof,
+    /// A line, with its newline when it has one.
+    Line(&'b [u8]),
+    /// A line longer than [`super::MAX_RECORD`] (its length), consumed and dropped.
+    TooLong(usize),
+    /// A read error, and what was read of the line before it.
+    Failed(io::Error, &'b [u8]),
+}
+
+/// What cut a document read whole short.
+pub(super) enum Cut {
+    Read(io::Error),
+    /// More than the document limit.
+    TooLarge,
+}
+
+/// Where the decoder reads its lines from: a reader (streamed, each line copied into a buffer) or
+/// text already in memory (read in place).
+pub(super) trait Lines {
+    /// The next line.
+    fn next_line(&mut self) -> Next<'_>;
+    /// The line just read and the rest of the input after it, up to `max` more bytes: a document
+    /// that spans lines, read whole; and what cut it short.
+    fn document(&mut self, max: u64) -> (&[u8], Option<Cut>);
+}
+
+/// Lines from a reader, each copied into `buf`.
+pub(super) struct ReaderLines<'r> {
+    pub(super) reader: &'r mut dyn BufRead,
+    pub(super) buf: Vec<u8>,
+}
+
+impl Lines for ReaderLines<'_> {
+    fn next_line(&mut self) -> Next<'_> {
+        self.buf.clear();
+        match read_line_capped(self.reader, &mut self.buf, super::MAX_RECORD) {
+            Err(e) => Next::Failed(e, &self.buf),
+            Ok(LineRead::Eof) => Next::Eof,
+            Ok(LineRead::TooLong(n)) => Next::TooLong(n),
+            Ok(LineRead::Line) => Next::Line(&self.buf),
+        }
+    }
+
+    fn document(&mut self, max: u64) -> (&[u8], Option<Cut>) {
+        let mut rest = Read::take(&mut *self.reader, max);
+        let cut = match rest.read_to_end(&mut self.buf) {
+            Err(e) => Some(Cut::Read(e)),
+            Ok(_) if rest.limit() == 0 && self.reader.fill_buf().is_ok_and(|b| !b.is_empty()) => {
+                Some(Cut::TooLarge)
+            }
+            Ok(_) => None,
+        };
+        (&self.buf, cut)
+    }
+}
+
+/// Lines of text in memory, borrowed in place.
+pub(super) struct SliceLines<'t> {
+    pub(super) text: &'t [u8],
+    /// Where the next line starts.
+    pub(super) at: usize,
+    /// Where the line last read starts.
+    pub(super) line_start: usize,
+}
+
+impl Lines for SliceLines<'_> {
+    fn next_line(&mut self) -> Next<'_> {
+        let rest = &self.text[self.at..];
+        if rest.is_empty() {
+            return Next::Eof;
+        }
+        let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        self.line_start = self.at;
+        self.at += len;
+        if len > super::MAX_RECORD {
+            Next::TooLong(len)
+        } else {
+            Next::Line(&rest[..len])
+        }
+    }
+
+    fn document(&mut self, max: u64) -> (&[u8], Option<Cut>) {
+        let left = (self.text.len() - self.at) as u64;
+        let (end, cut) = if left > max {
+            (self.at + max as usize, Some(Cut::TooLarge))
+        } else {
+            (self.text.len(), None)
+        };
+        self.at = end;
+        (&self.text[self.line_start..end], cut)
+    }
 }
 
 pub(super) enum LineRead {

@@ -1,4 +1,5 @@
 //! Decoder tests: every accepted shape and every skip reason, on real CloudTrail record shapes.
+use super::stream::{read_line_capped, LineRead};
 use super::*;
 
 /// A real-shaped instance-credential call (from the invictus dataset, shortened).
@@ -228,11 +229,16 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-/// Decodes gzip bytes through the same sniffing reader as files.
+/// Decodes gzip bytes through the same sniffing reader as files, and checks that the fast path
+/// for inputs held whole ([`decode_whole`]) gives exactly the same.
 fn run_gz(bytes: Vec<u8>) -> (Vec<Event>, Vec<Skip>) {
+    let name: Arc<str> = Arc::from("test.json.gz");
+    let mut whole: Vec<Result<Event, Skip>> = Vec::new();
+    decode_whole(&name, &bytes, &mut whole);
     let (mut reader, gz) = crate::input::sniff(io::Cursor::new(bytes));
     let mut out: Vec<Result<Event, Skip>> = Vec::new();
-    decode(&Arc::from("test.json.gz"), &mut reader, gz, &mut out);
+    decode(&name, &mut reader, gz, &mut out);
+    assert_eq!(format!("{whole:?}"), format!("{out:?}"));
     let (mut events, mut skips) = (Vec::new(), Vec::new());
     for r in out {
         match r {
