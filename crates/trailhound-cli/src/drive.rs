@@ -369,26 +369,36 @@ thread_local! {
     static READ_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// A small file, read whole in one call and decoded in memory (the fast path); a large file or
-/// stdin is left to be streamed. One `open`, one `fstat` and one read per file: nothing else.
+/// A small regular file, read whole in one call and decoded in memory (the fast path); a pipe
+/// (`<(zcat …)`, a FIFO) or a device is streamed here, and a large file or stdin is left to be
+/// streamed by the engine's thread, both with bounded memory. One `open`, one `fstat` and one read
+/// per file: nothing else.
 fn read_small(input: &Input, want: &RawWant) -> Work {
     let Origin::File(path) = &input.origin else {
         return Work::Stream;
     };
     let name: Arc<str> = input.origin.name().into();
-    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
-    let (mut file, len) = match opened {
+    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m)));
+    let (file, meta) = match opened {
         Ok(opened) => opened,
         Err(e) => return Work::Decoded(failed(open_error(name, &e), want)),
     };
-    if len > PARALLEL_MAX_BYTES {
+    if !meta.is_file() {
+        // Read once, here: reopening a pipe would lose what its writer already sent.
+        return Work::Decoded(decode_reader(&name, file, want));
+    }
+    if meta.len() > PARALLEL_MAX_BYTES {
         return Work::Stream;
     }
     let mut buf = READ_BUF.take();
     buf.clear();
-    buf.reserve(len as usize + 1);
-    let work = match file.read_to_end(&mut buf) {
-        Ok(_) => Work::Decoded(Decoded::decode_whole(&name, &buf, want)),
+    buf.reserve(meta.len() as usize + 1);
+    // Capped: a file that grows while it is read is streamed instead.
+    let work = match file.take(PARALLEL_MAX_BYTES + 1).read_to_end(&mut buf) {
+        Ok(n) if n as u64 <= PARALLEL_MAX_BYTES => {
+            Work::Decoded(Decoded::decode_whole(&name, &buf, want))
+        }
+        Ok(_) => Work::Stream,
         // Streamed instead: the decoder says where the read failed and keeps what came before.
         Err(_) => Work::Decoded(decode_streamed(input, want)),
     };
@@ -404,6 +414,12 @@ fn decode_streamed(input: &Input, want: &RawWant) -> Decoded {
         Ok((mut reader, gzip)) => Decoded::decode_with(&name, &mut reader, gzip, want),
         Err(e) => failed(open_error(name, &e), want),
     }
+}
+
+/// Streams an open file through the robust path.
+fn decode_reader(name: &Arc<str>, file: File, want: &RawWant) -> Decoded {
+    let (mut reader, gzip) = input::sniff(io::BufReader::with_capacity(256 << 10, file));
+    Decoded::decode_with(name, &mut reader, gzip, want)
 }
 
 /// An input that gave nothing but `skip`.

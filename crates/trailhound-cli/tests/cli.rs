@@ -128,10 +128,8 @@ fn a_newer_ip_ranges_file_replaces_the_bundled_aws_ranges() {
     );
 }
 
-#[test]
-fn stdin_gives_the_same_findings_as_files() {
-    let inputs = fixture("ndjson_timestamp");
-    let files = scan(&inputs, &[]);
+/// The text of every file of a fixture's export, one after the other (gzip inflated).
+fn export_text(inputs: &[PathBuf]) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut parts: Vec<PathBuf> = std::fs::read_dir(&inputs[0])
         .expect("export dir")
@@ -150,6 +148,14 @@ fn stdin_gives_the_same_findings_as_files() {
         }
         bytes.extend(text);
     }
+    bytes
+}
+
+#[test]
+fn stdin_gives_the_same_findings_as_files() {
+    let inputs = fixture("ndjson_timestamp");
+    let files = scan(&inputs, &[]);
+    let bytes = export_text(&inputs);
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailhound"))
         .args(["scan", "-", "--format", "jsonl", "--no-progress"])
         .stdin(Stdio::piped())
@@ -165,6 +171,34 @@ fn stdin_gives_the_same_findings_as_files() {
         .expect("feed stdin");
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), files.findings);
+}
+
+/// `scan <(zcat …)` and named pipes: a path that is not a regular file is opened once and
+/// streamed (reading it whole first, or opening it twice, would lose what its writer sent).
+#[test]
+fn a_named_pipe_gives_the_same_findings_as_files() {
+    let inputs = fixture("ndjson_timestamp");
+    let files = scan(&inputs, &[]);
+    let bytes = export_text(&inputs);
+    let dir = tempdir("fifo");
+    let fifo = dir.join("events.ndjson");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: mkfifo is not available");
+        return;
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes))
+    };
+    let out = trailhound(&["scan", "--format", "jsonl"], &[fifo]);
+    writer.join().expect("writer").expect("write the pipe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), files.findings);
 }
 
