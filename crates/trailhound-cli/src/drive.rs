@@ -400,7 +400,10 @@ fn read_small(input: &Input, want: &RawWant) -> Work {
         }
         Ok(_) => Work::Stream,
         // Streamed instead: the decoder says where the read failed and keeps what came before.
-        Err(_) => Work::Decoded(decode_streamed(input, want)),
+        Err(_) => Work::Decoded(match File::open(path) {
+            Ok(file) => decode_reader(&name, file, want),
+            Err(e) => failed(open_error(name, &e), want),
+        }),
     };
     if buf.capacity() <= MAX_KEPT_READ {
         READ_BUF.set(buf);
@@ -408,26 +411,17 @@ fn read_small(input: &Input, want: &RawWant) -> Work {
     work
 }
 
-fn decode_streamed(input: &Input, want: &RawWant) -> Decoded {
-    let name: Arc<str> = input.origin.name().into();
-    match input::open(&input.origin) {
-        Ok((mut reader, gzip)) => Decoded::decode_with(&name, &mut reader, gzip, want),
-        Err(e) => failed(open_error(name, &e), want),
-    }
-}
-
 /// Streams an open file through the robust path.
 fn decode_reader(name: &Arc<str>, file: File, want: &RawWant) -> Decoded {
-    let (mut reader, gzip) = input::sniff(io::BufReader::with_capacity(256 << 10, file));
+    let (mut reader, gzip) = input::buffered(file);
     Decoded::decode_with(name, &mut reader, gzip, want)
 }
 
 /// An input that gave nothing but `skip`.
 fn failed(skip: Skip, want: &RawWant) -> Decoded {
-    Decoded {
-        items: vec![Err(skip)],
-        raw: want.clone(),
-    }
+    let mut out = Decoded::empty(want);
+    out.items.push(Err(skip));
+    out
 }
 
 fn stream(engine: &mut Engine, input: &Input) {

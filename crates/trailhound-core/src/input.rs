@@ -89,26 +89,20 @@ fn walk_dir(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, io
         Ok(e) => e,
         Err(e) => return errors.push((path.to_owned(), e)),
     };
-    let mut children: Vec<(PathBuf, Option<bool>)> = Vec::new();
+    let mut children: Vec<(PathBuf, Option<std::fs::FileType>)> = Vec::new();
     for entry in entries {
         match entry {
-            Ok(e) => {
-                // Some: a directory or a plain file, known without a `stat`; None: ask `walk`.
-                let kind = e
-                    .file_type()
-                    .ok()
-                    .and_then(|t| (t.is_dir() || t.is_file()).then_some(t.is_dir()));
-                children.push((e.path(), kind));
-            }
+            Ok(e) => children.push((e.path(), e.file_type().ok())),
             Err(e) => errors.push((path.to_owned(), e)),
         }
     }
-    children.sort();
+    children.sort_by(|a, b| a.0.cmp(&b.0));
     for (child, kind) in children {
         match kind {
-            Some(true) => walk_dir(&child, files, errors),
-            Some(false) => files.push(child),
-            None => walk(&child, files, errors),
+            Some(t) if t.is_dir() => walk_dir(&child, files, errors),
+            Some(t) if t.is_file() => files.push(child),
+            // A link (followed) or a type the listing did not give.
+            _ => walk(&child, files, errors),
         }
     }
 }
@@ -140,11 +134,15 @@ pub fn is_digest(path: &Path) -> bool {
 /// Opens an input for reading; the `bool` says whether it is gzip (sniffed from the first two
 /// bytes, `1f 8b`, never from the name). Concatenated gzip members are read as one stream.
 pub fn open(origin: &Origin) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
-    let raw: Box<dyn Read + Send> = match origin {
-        Origin::File(p) => Box::new(File::open(p)?),
-        Origin::Stdin => Box::new(io::stdin()),
-    };
-    Ok(sniff(BufReader::with_capacity(256 << 10, raw)))
+    Ok(match origin {
+        Origin::File(p) => buffered(File::open(p)?),
+        Origin::Stdin => buffered(io::stdin()),
+    })
+}
+
+/// An opened input (a file, a pipe, stdin), buffered and gzip-sniffed as [`open`] does.
+pub fn buffered<R: Read + Send + 'static>(raw: R) -> (Box<dyn BufRead + Send>, bool) {
+    sniff(BufReader::with_capacity(256 << 10, raw))
 }
 
 /// Wraps a reader in a gzip decoder when its first bytes are the gzip magic.

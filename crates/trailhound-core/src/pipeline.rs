@@ -59,21 +59,23 @@ impl Decoded {
         gzip: bool,
         want: &RawWant,
     ) -> Decoded {
-        let mut out = Decoded {
-            items: Vec::new(),
-            raw: want.clone(),
-        };
+        let mut out = Decoded::empty(want);
         decode::decode(name, reader, gzip, &mut out);
         out
+    }
+
+    /// Nothing decoded yet, keeping the record text `want` names.
+    pub fn empty(want: &RawWant) -> Decoded {
+        Decoded {
+            items: Vec::new(),
+            raw: want.clone(),
+        }
     }
 
     /// Decodes one input held whole in memory (a file read at once, an S3 object): the fast path
     /// ([`decode::decode_whole`]), with the same results as [`Decoded::decode_with`].
     pub fn decode_whole(name: &Arc<str>, bytes: &[u8], want: &RawWant) -> Decoded {
-        let mut out = Decoded {
-            items: Vec::new(),
-            raw: want.clone(),
-        };
+        let mut out = Decoded::empty(want);
         decode::decode_whole(name, bytes, &mut out);
         out
     }

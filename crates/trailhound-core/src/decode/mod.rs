@@ -85,8 +85,13 @@ pub fn decode(input: &Arc<str>, reader: &mut dyn BufRead, gzip: bool, sink: &mut
 
 /// Decodes text already in memory, not gzip (tests, fuzzing): read in place.
 pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
-    let mut decoder = Decoder::new(Arc::from(input), false, sink);
-    decoder.run_slice(bytes, 0);
+    decode_text(Arc::from(input), false, bytes, sink);
+}
+
+/// Decodes text in memory, read in place; `gzip` says whether it was inflated (for messages).
+fn decode_text(input: Arc<str>, gzip: bool, text: &[u8], sink: &mut dyn Sink) {
+    let mut decoder = Decoder::new(input, gzip, sink);
+    decoder.run_slice(text, 0);
     decoder.finish();
 }
 
@@ -95,17 +100,14 @@ pub fn decode_bytes(input: &str, bytes: &[u8], sink: &mut dyn Sink) {
 /// ([`inflate`]), and streamed through the robust path otherwise; the text is read in place.
 /// Gives the same events and skips as [`decode`] over a reader of the same bytes.
 pub fn decode_whole(input: &Arc<str>, bytes: &[u8], sink: &mut dyn Sink) {
-    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
-    if !gzip {
-        let mut decoder = Decoder::new(input.clone(), false, sink);
-        decoder.run_slice(bytes, 0);
-        return decoder.finish();
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return decode_text(input.clone(), false, bytes, sink);
     }
-    if sink.fast_path() {
-        let mut decoder = Decoder::new(input.clone(), true, &mut *sink);
-        if inflate::with_inflated(bytes, |text| decoder.run_slice(text, 0)).is_some() {
-            return decoder.finish();
-        }
+    if sink.fast_path()
+        && inflate::with_inflated(bytes, |text| decode_text(input.clone(), true, text, sink))
+            .is_some()
+    {
+        return;
     }
     let (mut reader, gzip) = crate::input::sniff(bytes);
     decode(input, &mut reader, gzip, sink);
