@@ -7,7 +7,8 @@
 //! another key beside `Records`, concatenated documents) returns false and the caller decodes the
 //! document the robust way, so both paths give the same events and skips.
 //!
-//! The array's punctuation is read here; each record is parsed by its own `serde_json` stream
+//! The array's punctuation is read here; each record is read by [`super::scanner`], or, when the
+//! scanner leaves it to serde (escapes, odd types, bad JSON), by its own `serde_json` stream
 //! deserializer, whose byte offset after the record is where the record ends. (sonic-rs was tried
 //! here and was slower on CloudTrail's records: `docs/performance-choices.md`.)
 use std::fmt;
@@ -18,6 +19,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::record::{RawEvent, Shape};
+use super::scanner;
 use super::stream::Kind;
 use crate::event::Event;
 
@@ -25,6 +27,7 @@ use crate::event::Event;
 /// discarded) when any part of it needs the robust path.
 pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Box<Event>, Range<usize>)>) -> bool {
     let b = text.as_bytes();
+    let clean = scanner::is_clean(text);
     let mut at = skip_ws(b, 0);
     if kind == Kind::Records {
         for expected in ["{", "\"Records\"", ":"] {
@@ -42,7 +45,7 @@ pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Box<Event>, Range<us
         at += 1;
     } else {
         loop {
-            let Some(end) = record(text, at, out) else {
+            let Some(end) = record(text, at, clean, out) else {
                 return false;
             };
             at = skip_ws(b, end);
@@ -67,14 +70,17 @@ pub(super) fn events(text: &str, kind: Kind, out: &mut Vec<(Box<Event>, Range<us
 }
 
 /// The record starting at `start` into `out`; where it ends, or `None` when it is not an event.
-fn record(text: &str, start: usize, out: &mut Vec<(Box<Event>, Range<usize>)>) -> Option<usize> {
-    let rest = text.get(start..)?;
-    if !rest.starts_with('{') {
+fn record(
+    text: &str,
+    start: usize,
+    clean: bool,
+    out: &mut Vec<(Box<Event>, Range<usize>)>,
+) -> Option<usize> {
+    if !text.get(start..)?.starts_with('{') {
         return None;
     }
-    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Object>();
-    let Object(raw) = values.next()?.ok()?;
-    let end = start + values.byte_offset();
+    // Escapes, odd types or bad JSON: serde_json reads it (and the robust path reports it).
+    let (raw, end) = scanner::record(text, start, clean).or_else(|| parsed(text, start))?;
     match raw.into_shape() {
         Ok(Shape::Event(event)) => {
             out.push((event, start..end));
@@ -83,6 +89,13 @@ fn record(text: &str, start: usize, out: &mut Vec<(Box<Event>, Range<usize>)>) -
         // Not an event: the robust path says what it is.
         _ => None,
     }
+}
+
+/// serde_json's reading of the object at `start`, and where it ends; `None` when it fails.
+fn parsed(text: &str, start: usize) -> Option<(RawEvent<'_>, usize)> {
+    let mut values = serde_json::Deserializer::from_str(text.get(start..)?).into_iter::<Object>();
+    let Object(raw) = values.next()?.ok()?;
+    Some((raw, start + values.byte_offset()))
 }
 
 /// The first index at or after `at` that is not JSON whitespace.
@@ -294,6 +307,50 @@ mod tests {
                 "\"eventSource\":null",
             ),
             ("\"userIdentity\":{", "\"userIdentity\":[{"),
+            ("\"userIdentity\":{", "\"userIdentity\":null,\"x\":{"),
+            ("\"sessionContext\":{", "\"sessionContext\":null,\"x\":{"),
+            ("\"sessionIssuer\":{", "\"sessionIssuer\":null,\"x\":{"),
+            ("\"sessionIssuer\":{", "\"sessionIssuer\":{\"arn\":\"a\","),
+            (
+                "\"accountId\":\"123456789012\",",
+                "\"accountId\":\"1\",\"accountId\":\"2\",",
+            ),
+            ("\"accountId\":\"123456789012\",", "\"accountId\":null,"),
+            (
+                "\"requestID\":\"r-1\"",
+                r#""requestID":"r\n\t\"\\\/\u00e9-1""#,
+            ),
+            ("\"requestID\":\"r-1\"", r#""requestID":"r\ud800\udc00""#),
+            (
+                "\"requestID\":\"r-1\"",
+                r#""requestID":{"k\u0041":[[],{},[{}],"",0,-0,1.5e+3,true,false,null]}"#,
+            ),
+            (
+                "\"requestID\":\"r-1\"",
+                "\"requestID\":{\"k\" : [ 1 , 2 ] , \"j\":\t{ } }",
+            ),
+            ("\"requestID\":\"r-1\"", "\"requestID\":{\"k\":\"a\nb\"}"),
+            ("\"requestID\":\"r-1\"", "\"Records\":[]"),
+            ("\"requestID\":\"r-1\"", "\"detail\":{}"),
+            ("\"requestID\":\"r-1\"", "\"digestStartTime\":\"x\""),
+            (
+                "\"requestID\":\"r-1\"",
+                "\"@timestamp\":\"2024-03-05T11:05:13Z\"",
+            ),
+            ("\"readOnly\":true", "\"readOnly\":\"maybe\""),
+            ("\"readOnly\":true", "\"readOnly\":true,\"readOnly\":false"),
+            (
+                "\"aws-cli/2.15.0\"",
+                "\"aws-cli/2.15.0 long enough to cross several eight-byte words\"",
+            ),
+            (
+                "\"aws-cli/2.15.0\"",
+                "\"aws-cli/2.15.0 long enough to cross several words \u{1}\"",
+            ),
+            (
+                "\"aws-cli/2.15.0\"",
+                "\"aws-cli/2.15.0 long enough to cross several words",
+            ),
             ("\"requestParameters\":null", "\"requestParameters\" : null"),
             (
                 "\"requestParameters\":null",
@@ -315,6 +372,37 @@ mod tests {
             })
             .collect();
         all.push(BASE.replacen("\"requestParameters\":null", &deep_field, 1));
+        // Record by record: where the scanner answers, serde_json gives the same event and end.
+        let shape = |s: Result<super::Shape, String>| match s {
+            Ok(super::Shape::Event(e)) => format!("{e:?}"),
+            Ok(_) => "not an event".to_owned(),
+            Err(why) => why,
+        };
+        let mut answered = 0;
+        for record in std::iter::once(BASE).chain(all.iter().map(String::as_str)) {
+            for clean in [false, true] {
+                if clean && !super::scanner::is_clean(record) {
+                    continue;
+                }
+                if let Some((raw, end)) = super::scanner::record(record, 0, clean) {
+                    answered += 1;
+                    let Some((by_serde, serde_end)) = super::parsed(record, 0) else {
+                        panic!("the scanner read what serde_json refuses: {record}");
+                    };
+                    assert_eq!(end, serde_end, "{record}");
+                    assert_eq!(
+                        shape(raw.into_shape()),
+                        shape(by_serde.into_shape()),
+                        "{record}"
+                    );
+                }
+            }
+        }
+        assert!(super::scanner::record(BASE, 0, true).is_some());
+        assert!(
+            answered >= 20,
+            "the scanner answered for only {answered} records"
+        );
         for record in &all {
             for doc in [
                 format!("{{\"Records\":[{record}]}}"),

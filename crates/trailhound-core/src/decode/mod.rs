@@ -26,6 +26,7 @@ mod inflate;
 mod message;
 mod net;
 mod record;
+mod scanner;
 mod skip;
 mod stream;
 

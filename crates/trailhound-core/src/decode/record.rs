@@ -20,41 +20,41 @@ use crate::time::EventTime;
 #[serde(rename_all = "camelCase")]
 pub(super) struct RawEvent<'a> {
     #[serde(borrow)]
-    event_time: Option<Text<'a>>,
+    pub(super) event_time: Option<Text<'a>>,
     #[serde(rename = "@timestamp", borrow)]
-    timestamp: Option<Text<'a>>,
+    pub(super) timestamp: Option<Text<'a>>,
     #[serde(rename = "eventID", borrow)]
-    event_id: Option<Text<'a>>,
+    pub(super) event_id: Option<Text<'a>>,
     #[serde(borrow)]
-    event_source: Option<Text<'a>>,
+    pub(super) event_source: Option<Text<'a>>,
     #[serde(borrow)]
-    event_name: Option<Text<'a>>,
+    pub(super) event_name: Option<Text<'a>>,
     #[serde(borrow)]
-    aws_region: Option<Text<'a>>,
+    pub(super) aws_region: Option<Text<'a>>,
     #[serde(rename = "sourceIPAddress", borrow)]
-    source_ip_address: Option<Text<'a>>,
+    pub(super) source_ip_address: Option<Text<'a>>,
     #[serde(borrow)]
-    user_agent: Option<Text<'a>>,
+    pub(super) user_agent: Option<Text<'a>>,
     #[serde(borrow)]
-    recipient_account_id: Option<Text<'a>>,
+    pub(super) recipient_account_id: Option<Text<'a>>,
     #[serde(default, deserialize_with = "loose_bool")]
-    read_only: Option<bool>,
+    pub(super) read_only: Option<bool>,
     #[serde(borrow)]
-    error_code: Option<Text<'a>>,
+    pub(super) error_code: Option<Text<'a>>,
     #[serde(borrow)]
-    vpc_endpoint_id: Option<Text<'a>>,
+    pub(super) vpc_endpoint_id: Option<Text<'a>>,
     #[serde(borrow)]
-    vpc_endpoint_account_id: Option<Text<'a>>,
+    pub(super) vpc_endpoint_account_id: Option<Text<'a>>,
     #[serde(borrow)]
-    user_identity: Option<RawIdentity<'a>>,
+    pub(super) user_identity: Option<RawIdentity<'a>>,
     #[serde(borrow)]
-    request_parameters: Option<&'a RawValue>,
+    pub(super) request_parameters: Option<Json<'a>>,
     #[serde(borrow)]
-    response_elements: Option<&'a RawValue>,
+    pub(super) response_elements: Option<Json<'a>>,
     /// Read only for S3 events (`AuthenticationMethod`), and kept raw so that an odd shape in any
     /// other event costs nothing and fails nothing.
     #[serde(borrow)]
-    additional_event_data: Option<&'a RawValue>,
+    pub(super) additional_event_data: Option<Json<'a>>,
     /// A log file's records (the value is a whole log file).
     #[serde(rename = "Records", borrow)]
     pub(super) records: Option<&'a RawValue>,
@@ -69,30 +69,30 @@ pub(super) struct RawEvent<'a> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawIdentity<'a> {
+pub(super) struct RawIdentity<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Text<'a>>,
+    pub(super) kind: Option<Text<'a>>,
     #[serde(borrow)]
-    arn: Option<Text<'a>>,
+    pub(super) arn: Option<Text<'a>>,
     #[serde(borrow)]
-    account_id: Option<Text<'a>>,
+    pub(super) account_id: Option<Text<'a>>,
     #[serde(borrow)]
-    access_key_id: Option<Text<'a>>,
+    pub(super) access_key_id: Option<Text<'a>>,
     #[serde(borrow)]
-    invoked_by: Option<Text<'a>>,
+    pub(super) invoked_by: Option<Text<'a>>,
     #[serde(borrow)]
-    session_context: Option<RawSessionContext<'a>>,
+    pub(super) session_context: Option<RawSessionContext<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawSessionContext<'a> {
+pub(super) struct RawSessionContext<'a> {
     #[serde(default, deserialize_with = "loose_delivery")]
-    ec2_role_delivery: Option<Delivery>,
+    pub(super) ec2_role_delivery: Option<Delivery>,
     #[serde(borrow)]
-    session_issuer: Option<RawIssuer<'a>>,
+    pub(super) session_issuer: Option<RawIssuer<'a>>,
     #[serde(borrow)]
-    source_identity: Option<Text<'a>>,
+    pub(super) source_identity: Option<Text<'a>>,
 }
 
 /// `additionalEventData` of an S3 event: only how the request was authenticated.
@@ -103,9 +103,9 @@ struct RawAdditional<'a> {
 }
 
 #[derive(Deserialize)]
-struct RawIssuer<'a> {
+pub(super) struct RawIssuer<'a> {
     #[serde(borrow)]
-    arn: Option<Text<'a>>,
+    pub(super) arn: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -203,8 +203,8 @@ impl<'a> RawEvent<'a> {
         } else if &*event_source == "ec2.amazonaws.com" && net::is_net_event(&event_name) {
             let facts = net::facts(
                 &event_name,
-                self.request_parameters.map(RawValue::get),
-                self.response_elements.map(RawValue::get),
+                self.request_parameters.map(|j| j.0),
+                self.response_elements.map(|j| j.0),
             );
             if facts.is_empty() {
                 Detail::None
@@ -219,7 +219,8 @@ impl<'a> RawEvent<'a> {
         let presigned = &*event_source == "s3.amazonaws.com"
             && self
                 .additional_event_data
-                .and_then(|r| serde_json::from_str::<RawAdditional>(r.get()).ok())
+                .filter(|r| may_hold(r.0, "QueryString"))
+                .and_then(|r| serde_json::from_str::<RawAdditional>(r.0).ok())
                 .and_then(|a| a.authentication_method)
                 .is_some_and(|m| &*m == "QueryString");
         Ok(Event {
@@ -273,8 +274,8 @@ impl RawIdentity<'_> {
 /// Credentials an STS call handed out (never their secret parts).
 fn issued(
     event_name: &str,
-    request: Option<&RawValue>,
-    response: Option<&RawValue>,
+    request: Option<Json<'_>>,
+    response: Option<Json<'_>>,
 ) -> Option<Issued> {
     if !matches!(
         event_name,
@@ -286,9 +287,9 @@ fn issued(
     ) {
         return None;
     }
-    let resp: RawStsResponse = serde_json::from_str(response?.get()).ok()?;
+    let resp: RawStsResponse = serde_json::from_str(response?.0).ok()?;
     let creds = resp.credentials?;
-    let req: Option<RawStsRequest> = request.and_then(|r| serde_json::from_str(r.get()).ok());
+    let req: Option<RawStsRequest> = request.and_then(|r| serde_json::from_str(r.0).ok());
     let (role_arn, session_name, source_identity) = match req {
         Some(r) => (
             compact(r.role_arn),
@@ -310,7 +311,7 @@ fn issued(
 /// `InstanceIds`), `ssm:StartSession` (`target`), `ec2-instance-connect:SendSSHPublicKey` and
 /// `SendSerialConsoleSSHPublicKey` (`instanceId`). Every strict instance id in the request counts.
 /// These calls are rare, so the request is parsed into a `Value` and walked.
-fn touched(source: &str, name: &str, request: Option<&RawValue>) -> Option<Vec<CompactString>> {
+fn touched(source: &str, name: &str, request: Option<Json<'_>>) -> Option<Vec<CompactString>> {
     let wanted = match source {
         "ssm.amazonaws.com" => matches!(name, "SendCommand" | "StartSession"),
         "ec2-instance-connect.amazonaws.com" => {
@@ -329,7 +330,7 @@ fn touched(source: &str, name: &str, request: Option<&RawValue>) -> Option<Vec<C
             _ => {}
         }
     }
-    let v: serde_json::Value = serde_json::from_str(request?.get()).ok()?;
+    let v: serde_json::Value = serde_json::from_str(request?.0).ok()?;
     let mut ids = Vec::new();
     walk(&v, &mut ids);
     ids.sort();
@@ -337,14 +338,32 @@ fn touched(source: &str, name: &str, request: Option<&RawValue>) -> Option<Vec<C
     (!ids.is_empty()).then_some(ids)
 }
 
+/// False only when no string in `json` can read as `text`: the text is absent and nothing is
+/// escaped. (Every S3 event has `additionalEventData`; few are presigned, and parsing it for all of
+/// them cost several percent of a run.)
+fn may_hold(json: &str, text: &str) -> bool {
+    json.contains(text) || json.contains('\\')
+}
+
 fn compact(s: Option<Text<'_>>) -> Option<CompactString> {
     s.map(|s| CompactString::from(&*s.0))
+}
+
+/// A JSON value kept as its text (what `RawValue` borrows), parsed later only for the events that
+/// need it.
+#[derive(Clone, Copy)]
+pub(super) struct Json<'a>(pub(super) &'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(d).map(|r| Json(r.get()))
+    }
 }
 
 /// A string field: borrowed from the input unless it holds escapes. (`#[serde(borrow)]` does not
 /// reach through `Option<Cow<str>>`: serde's own `Cow` impl always copies, which cost an
 /// allocation per field per event.)
-pub struct Text<'a>(Cow<'a, str>);
+pub struct Text<'a>(pub(super) Cow<'a, str>);
 
 impl std::ops::Deref for Text<'_> {
     type Target = str;

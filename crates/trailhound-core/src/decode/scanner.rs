@@ -1,0 +1,480 @@
+//! A validating one-pass scanner for one CloudTrail record: the fields [`RawEvent`] names are read
+//! straight from the text, everything else is checked and stepped over.
+//!
+//! It is the fast path's first try at a record ([`super::fast`]), about twice as fast as serde_json
+//! on CloudTrail's records. It answers only when its answer is certainly serde_json's: the record
+//! is valid JSON by the same grammar, every named field holds the type serde expects, no named key
+//! repeats, no key and no named string holds an escape, nesting stays far below serde's recursion
+//! limit. For anything else it says `None` and the record is parsed by serde_json, which then reads
+//! the escapes or says what is wrong. Being stricter than serde costs only speed; being laxer would
+//! change results, so `tests` and the `decode` fuzz target compare the two on the same records.
+use std::borrow::Cow;
+
+use super::record::{Json, RawEvent, RawIdentity, RawIssuer, RawSessionContext, Text};
+use crate::event::Delivery;
+
+/// Nesting deeper than this is left to serde (whose recursion limit is 128).
+const MAX_DEPTH: u32 = 64;
+
+/// Whether `text` holds no control character (below U+0020) between its first and last
+/// non-whitespace byte: then no string in it can hold one, and strings are scanned for `"` and `\`
+/// only. CloudTrail writes its files on one line; a pretty-printed file is scanned the full way.
+pub(super) fn is_clean(text: &str) -> bool {
+    !text.trim_ascii().bytes().any(|x| x < 0x20)
+}
+
+/// The record whose `{` is at `start`, and the byte offset just after its `}`; `None` when
+/// serde_json must judge it. `clean`: what [`is_clean`] said of `text`.
+pub(super) fn record(text: &str, start: usize, clean: bool) -> Option<(RawEvent<'_>, usize)> {
+    let mut c = Cursor {
+        text,
+        b: text.as_bytes(),
+        at: start,
+        clean,
+    };
+    let event = c.event()?;
+    Some((event, c.at))
+}
+
+/// The text and a position in it.
+struct Cursor<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    at: usize,
+    /// The text holds no control character (see [`is_clean`]).
+    clean: bool,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.at).copied()
+    }
+
+    /// Steps over JSON whitespace (the four bytes RFC 8259 allows).
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    /// Reads `lit` (`true`, `false`, `null`) at the cursor.
+    fn literal(&mut self, lit: &[u8]) -> Option<()> {
+        self.b.get(self.at..)?.starts_with(lit).then(|| {
+            self.at += lit.len();
+        })
+    }
+
+    /// The object at the cursor: `member` reads each value, given its key and whether the key
+    /// holds an escape (its text is then raw).
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a str, bool) -> Option<()>,
+    ) -> Option<()> {
+        if self.peek() != Some(b'{') {
+            return None;
+        }
+        self.at += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let (key, escaped) = self.string()?;
+            self.ws();
+            if self.peek() != Some(b':') {
+                return None;
+            }
+            self.at += 1;
+            self.ws();
+            member(self, key, escaped)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The array at the cursor, its elements checked and skipped.
+    fn array(&mut self, depth: u32) -> Option<()> {
+        self.at += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            self.skip(depth)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Any value at the cursor, checked and skipped; `depth` counts the containers around it.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' if depth < MAX_DEPTH => self.object(|c, _, _| c.skip(depth + 1)),
+            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// The string at the cursor: its text between the quotes (raw, escapes included) and whether
+    /// it holds an escape. A control character or a bad escape is serde's to report.
+    #[inline]
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.at + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            i = if self.clean {
+                quote_or_backslash(self.b, i)?
+            } else {
+                special(self.b, i)?
+            };
+            match *self.b.get(i)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    i = escape(self.b, i + 1)?;
+                }
+                _ => return None,
+            }
+        }
+        self.at = i + 1;
+        Some((self.text.get(start..i)?, escaped))
+    }
+
+    /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        let b = self.b;
+        let mut i = self.at;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => i = digits(b, i),
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            let j = digits(b, i + 1);
+            if j == i + 1 {
+                return None;
+            }
+            i = j;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let j = digits(b, i);
+            if j == i {
+                return None;
+            }
+            i = j;
+        }
+        self.at = i;
+        Some(())
+    }
+
+    /// A named string field: `null` is absent, a string without escapes is borrowed.
+    fn text(&mut self) -> Option<Option<Text<'a>>> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            b'"' => match self.string()? {
+                (s, false) => Some(Some(Text(Cow::Borrowed(s)))),
+                (_, true) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A field kept as JSON text (`requestParameters`, …): `null` is absent.
+    fn json(&mut self) -> Option<Option<Json<'a>>> {
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
+        }
+        let start = self.at;
+        self.skip(1)?;
+        Some(Some(Json(self.text.get(start..self.at)?)))
+    }
+
+    /// `readOnly`: a boolean, or the strings `"true"`/`"false"` in any case.
+    fn loose_bool(&mut self) -> Option<Option<bool>> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            b't' => self.literal(b"true").map(|()| Some(true)),
+            b'f' => self.literal(b"false").map(|()| Some(false)),
+            b'"' => match self.string()? {
+                (s, false) if s.eq_ignore_ascii_case("true") => Some(Some(true)),
+                (s, false) if s.eq_ignore_ascii_case("false") => Some(Some(false)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The record: its named fields read, the rest checked and skipped.
+    fn event(&mut self) -> Option<RawEvent<'a>> {
+        let mut e = RawEvent {
+            event_time: None,
+            timestamp: None,
+            event_id: None,
+            event_source: None,
+            event_name: None,
+            aws_region: None,
+            source_ip_address: None,
+            user_agent: None,
+            recipient_account_id: None,
+            read_only: None,
+            error_code: None,
+            vpc_endpoint_id: None,
+            vpc_endpoint_account_id: None,
+            user_identity: None,
+            request_parameters: None,
+            response_elements: None,
+            additional_event_data: None,
+            records: None,
+            digest_start_time: None,
+            digest_s3_object: None,
+            detail: None,
+        };
+        let mut seen = Seen(0);
+        self.object(|c, key, escaped| {
+            if escaped {
+                return None;
+            }
+            match key {
+                "eventTime" => e.event_time = seen.first(0).and_then(|()| c.text())?,
+                "@timestamp" => e.timestamp = seen.first(1).and_then(|()| c.text())?,
+                "eventID" => e.event_id = seen.first(2).and_then(|()| c.text())?,
+                "eventSource" => e.event_source = seen.first(3).and_then(|()| c.text())?,
+                "eventName" => e.event_name = seen.first(4).and_then(|()| c.text())?,
+                "awsRegion" => e.aws_region = seen.first(5).and_then(|()| c.text())?,
+                "sourceIPAddress" => e.source_ip_address = seen.first(6).and_then(|()| c.text())?,
+                "userAgent" => e.user_agent = seen.first(7).and_then(|()| c.text())?,
+                "recipientAccountId" => {
+                    e.recipient_account_id = seen.first(8).and_then(|()| c.text())?;
+                }
+                "readOnly" => e.read_only = seen.first(9).and_then(|()| c.loose_bool())?,
+                "errorCode" => e.error_code = seen.first(10).and_then(|()| c.text())?,
+                "vpcEndpointId" => e.vpc_endpoint_id = seen.first(11).and_then(|()| c.text())?,
+                "vpcEndpointAccountId" => {
+                    e.vpc_endpoint_account_id = seen.first(12).and_then(|()| c.text())?;
+                }
+                "userIdentity" => e.user_identity = seen.first(13).and_then(|()| c.identity())?,
+                "requestParameters" => {
+                    e.request_parameters = seen.first(14).and_then(|()| c.json())?;
+                }
+                "responseElements" => {
+                    e.response_elements = seen.first(15).and_then(|()| c.json())?;
+                }
+                "additionalEventData" => {
+                    e.additional_event_data = seen.first(16).and_then(|()| c.json())?;
+                }
+                // A log file, a digest file or an envelope, not a record: serde says which.
+                "Records" | "digestStartTime" | "digestS3Object" | "detail" => return None,
+                _ => c.skip(1)?,
+            }
+            Some(())
+        })?;
+        Some(e)
+    }
+
+    /// `userIdentity`: an object or `null`.
+    fn identity(&mut self) -> Option<Option<RawIdentity<'a>>> {
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
+        }
+        let mut id = RawIdentity {
+            kind: None,
+            arn: None,
+            account_id: None,
+            access_key_id: None,
+            invoked_by: None,
+            session_context: None,
+        };
+        let mut seen = Seen(0);
+        self.object(|c, key, escaped| {
+            if escaped {
+                return None;
+            }
+            match key {
+                "type" => id.kind = seen.first(0).and_then(|()| c.text())?,
+                "arn" => id.arn = seen.first(1).and_then(|()| c.text())?,
+                "accountId" => id.account_id = seen.first(2).and_then(|()| c.text())?,
+                "accessKeyId" => id.access_key_id = seen.first(3).and_then(|()| c.text())?,
+                "invokedBy" => id.invoked_by = seen.first(4).and_then(|()| c.text())?,
+                "sessionContext" => {
+                    id.session_context = seen.first(5).and_then(|()| c.session_context())?;
+                }
+                _ => c.skip(2)?,
+            }
+            Some(())
+        })?;
+        Some(Some(id))
+    }
+
+    /// `userIdentity.sessionContext`: an object or `null`.
+    fn session_context(&mut self) -> Option<Option<RawSessionContext<'a>>> {
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
+        }
+        let mut ctx = RawSessionContext {
+            ec2_role_delivery: None,
+            session_issuer: None,
+            source_identity: None,
+        };
+        let mut seen = Seen(0);
+        self.object(|c, key, escaped| {
+            if escaped {
+                return None;
+            }
+            match key {
+                "ec2RoleDelivery" => {
+                    ctx.ec2_role_delivery = seen
+                        .first(0)
+                        .and_then(|()| c.text())?
+                        .map(|s| Delivery::from_cloudtrail(&s));
+                }
+                "sessionIssuer" => ctx.session_issuer = seen.first(1).and_then(|()| c.issuer())?,
+                "sourceIdentity" => ctx.source_identity = seen.first(2).and_then(|()| c.text())?,
+                _ => c.skip(3)?,
+            }
+            Some(())
+        })?;
+        Some(Some(ctx))
+    }
+
+    /// `sessionContext.sessionIssuer`: an object or `null`.
+    fn issuer(&mut self) -> Option<Option<RawIssuer<'a>>> {
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
+        }
+        let mut issuer = RawIssuer { arn: None };
+        let mut seen = Seen(0);
+        self.object(|c, key, escaped| {
+            if escaped {
+                return None;
+            }
+            match key {
+                "arn" => issuer.arn = seen.first(0).and_then(|()| c.text())?,
+                _ => c.skip(4)?,
+            }
+            Some(())
+        })?;
+        Some(Some(issuer))
+    }
+}
+
+/// The named keys of one object read so far (serde refuses a named key given twice).
+struct Seen(u32);
+
+impl Seen {
+    /// `Some` the first time key `bit` is met.
+    fn first(&mut self, bit: u32) -> Option<()> {
+        let mask = 1 << bit;
+        (self.0 & mask == 0).then(|| self.0 |= mask)
+    }
+}
+
+/// The index of the first `"`, `\` or control character at or after `i`.
+#[inline]
+fn special(b: &[u8], mut i: usize) -> Option<usize> {
+    // Eight bytes at a time (the zero-byte trick): a lane's high bit is set when the lane matches,
+    // and the lowest set bit is exact (borrows only disturb lanes above a match).
+    const ONES: u64 = u64::MAX / 255;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*chunk);
+        let control = x.wrapping_sub(ONES * 0x20) & !x;
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        let hits = (control | quote | backslash) & (ONES << 7);
+        if hits != 0 {
+            return Some(i + hits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter().position(|&x| is_special(x)).map(|p| i + p)
+}
+
+/// The index of the first `"` or `\` at or after `i` (for a text without control characters).
+#[inline]
+fn quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*chunk);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        let hits = (quote | backslash) & (ONES << 7);
+        if hits != 0 {
+            return Some(i + hits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter()
+        .position(|&x| x == b'"' || x == b'\\')
+        .map(|p| i + p)
+}
+
+fn is_special(x: u8) -> bool {
+    x == b'"' || x == b'\\' || x < 0x20
+}
+
+/// Past the escape whose `\` precedes `i`. A `\u` escape of a surrogate is left to serde: whether
+/// it is an error depends on where serde reads the string.
+fn escape(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 1),
+        b'u' => {
+            let mut n = 0;
+            for &h in b.get(i + 1..i + 5)? {
+                n = n * 16 + char::from(h).to_digit(16)?;
+            }
+            (!(0xD800..=0xDFFF).contains(&n)).then_some(i + 5)
+        }
+        _ => None,
+    }
+}
+
+/// Past the ASCII digits from `i`.
+fn digits(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b'0'..=b'9')) {
+        i += 1;
+    }
+    i
+}
