@@ -96,7 +96,10 @@ fn walk_dir(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, io
             Err(e) => errors.push((path.to_owned(), e)),
         }
     }
-    children.sort_by(|a, b| a.0.cmp(&b.0));
+    // The same parent: comparing bytes is comparing names, as `Path`'s order would (cheaper).
+    children.sort_by(|a, b| {
+        (a.0.as_os_str().as_encoded_bytes()).cmp(b.0.as_os_str().as_encoded_bytes())
+    });
     for (child, kind) in children {
         match kind {
             Some(t) if t.is_dir() => walk_dir(&child, files, errors),
@@ -108,13 +111,16 @@ fn walk_dir(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, io
 }
 
 /// Sort key: CloudTrail delivery time from the file name when present (else empty, sorting first),
-/// then the full path.
-fn order_key(path: &Path) -> (String, PathBuf) {
+/// then the path's components, each ended by a zero byte (so that `a/b` sorts before `a-c`, as
+/// `Path`'s own order has it, at the cost of a byte comparison).
+fn order_key(path: &Path) -> (String, Vec<u8>) {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    (
-        delivery_stamp(name).unwrap_or_default().to_owned(),
-        path.to_owned(),
-    )
+    let mut parts = Vec::with_capacity(path.as_os_str().len() + 1);
+    for part in path.components() {
+        parts.extend_from_slice(part.as_os_str().as_encoded_bytes());
+        parts.push(0);
+    }
+    (delivery_stamp(name).unwrap_or_default().to_owned(), parts)
 }
 
 /// `20230710T1145Z` from `218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json`
