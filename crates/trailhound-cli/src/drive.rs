@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use trailhound_core::config::{Config, Settings};
 use trailhound_core::decode::{Position, Skip, SkipReason};
+use trailhound_core::deferred::Deferred;
 use trailhound_core::input::{self, Input, Origin};
 use trailhound_core::pipeline::{Decoded, Engine, RawWant};
 use trailhound_core::ranges::Ranges;
@@ -108,19 +109,24 @@ const PARALLEL_MAX_BYTES: u64 = 64 << 20;
 const MAX_SKIP_MESSAGES: u64 = 100;
 
 /// Validated settings and ranges.
-pub fn prepare(args: &EngineArgs, strict: bool) -> Result<(Settings, Ranges)> {
+pub fn prepare(args: &EngineArgs, strict: bool) -> Result<(Settings, Deferred<Ranges>)> {
     let (settings, ranges_file) = settings(args, strict)?;
     let ranges = ranges(ranges_file.as_deref())?;
     Ok((settings, ranges))
 }
 
 /// A new engine that prints the first skips on stderr.
-pub fn engine(settings: Settings, ranges: Ranges) -> Engine {
+pub fn engine(settings: Settings, ranges: Deferred<Ranges>) -> Engine {
     Engine::new(settings, ranges, print_skips())
 }
 
 /// An engine that goes on from a saved state (`raw`: for `enrich`), printing the first skips.
-pub fn restore(settings: Settings, ranges: Ranges, raw: bool, state: &[u8]) -> Result<Engine> {
+pub fn restore(
+    settings: Settings,
+    ranges: Deferred<Ranges>,
+    raw: bool,
+    state: &[u8],
+) -> Result<Engine> {
     Engine::restore(settings, ranges, print_skips(), raw, state)
         .context("cannot go on from the state")
 }
@@ -575,12 +581,13 @@ fn sigma_rules(args: &EngineArgs, strict: bool) -> Result<Option<Arc<RuleSet>>> 
     Ok(Some(Arc::new(RuleSet::new(rules))))
 }
 
-/// The bundled ranges, or the bundled ones with AWS's replaced by a newer ip-ranges.json.
-fn ranges(aws_file: Option<&Path>) -> Result<Ranges> {
+/// The bundled ranges (built on a thread of their own while the run starts), or the bundled ones
+/// with AWS's replaced by a newer ip-ranges.json.
+fn ranges(aws_file: Option<&Path>) -> Result<Deferred<Ranges>> {
     let Some(path) = aws_file else {
-        return Ok(Ranges::builtin());
+        return Ok(Deferred::spawn(Ranges::builtin));
     };
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the AWS ip-ranges file {}", path.display()))?;
-    Ranges::with_aws_json(&bytes).with_context(|| format!("{} is not a usable AWS ip-ranges.json (download a fresh one from https://ip-ranges.amazonaws.com/ip-ranges.json)", path.display()))
+    Ranges::with_aws_json(&bytes).map(Deferred::from).with_context(|| format!("{} is not a usable AWS ip-ranges.json (download a fresh one from https://ip-ranges.amazonaws.com/ip-ranges.json)", path.display()))
 }

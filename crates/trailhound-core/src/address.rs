@@ -8,6 +8,7 @@ use prefix_trie::joint::map::JointPrefixMap;
 use serde::Serialize;
 
 use crate::config::Trusted;
+use crate::deferred::Deferred;
 use crate::ranges::{Provider, Ranges};
 
 /// What CloudTrail's `sourceIPAddress` holds.
@@ -95,14 +96,14 @@ pub struct IpContext {
 
 /// Published ranges plus configured trusted ranges.
 pub struct AddressBook {
-    ranges: Ranges,
+    ranges: Deferred<Ranges>,
     trusted: JointPrefixMap<IpNet, usize>,
     labels: Vec<String>,
 }
 
 impl AddressBook {
-    /// Builds the book.
-    pub fn new(ranges: Ranges, trusted: &[Trusted]) -> Self {
+    /// Builds the book (the ranges may still be being built: see [`Deferred`]).
+    pub fn new(ranges: impl Into<Deferred<Ranges>>, trusted: &[Trusted]) -> Self {
         let mut map = JointPrefixMap::new();
         let mut labels = Vec::new();
         for t in trusted {
@@ -110,7 +111,7 @@ impl AddressBook {
             labels.push(t.label.clone());
         }
         AddressBook {
-            ranges,
+            ranges: ranges.into(),
             trusted: map,
             labels,
         }
@@ -118,7 +119,7 @@ impl AddressBook {
 
     /// The published ranges.
     pub fn ranges(&self) -> &Ranges {
-        &self.ranges
+        self.ranges.get()
     }
 
     /// The label of the configured trusted range containing `ip`.
@@ -129,7 +130,7 @@ impl AddressBook {
 
     /// Full context for an address (allocates: for findings and enrichment, not per event).
     pub fn context(&self, ip: IpAddr) -> IpContext {
-        let info = self.ranges.lookup(ip);
+        let info = self.ranges().lookup(ip);
         IpContext {
             ip: ip.to_string(),
             private: is_private(ip),
@@ -147,10 +148,11 @@ impl AddressBook {
 
     /// The provider, region and EC2-ness of an address (no allocation).
     pub fn cloud(&self, ip: IpAddr) -> Option<Cloud<'_>> {
-        self.ranges.lookup(ip).map(|i| Cloud {
-            provider: i.provider,
-            region: i.region,
-            ec2: i.is_ec2(),
+        let ranges = self.ranges();
+        ranges.classify(ip).map(|(provider, region, ec2)| Cloud {
+            provider,
+            region,
+            ec2,
         })
     }
 }

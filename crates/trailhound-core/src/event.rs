@@ -393,17 +393,24 @@ pub fn is_instance_id(s: &str) -> bool {
 
 /// The session name of an assumed-role ARN (`arn:aws:sts::123:assumed-role/Role/session`).
 pub fn assumed_role_session(arn: &str) -> Option<&str> {
-    let rest = arn.split_once(":assumed-role/")?.1;
+    let rest = after(arn, ":assumed-role/")?;
     Some(rest.split_once('/')?.1)
 }
 
 /// The role name of an assumed-role or role ARN.
 pub fn role_name(arn: &str) -> Option<&str> {
-    if let Some((_, rest)) = arn.split_once(":assumed-role/") {
+    if let Some(rest) = after(arn, ":assumed-role/") {
         return rest.split('/').next();
     }
-    let rest = arn.split_once(":role/")?.1;
+    let rest = after(arn, ":role/")?;
     rest.rsplit('/').next()
+}
+
+/// What follows the first `needle` in `s` (`split_once(needle)?.1`, without setting up a
+/// two-way searcher on every call: this runs for most events).
+fn after<'s>(s: &'s str, needle: &str) -> Option<&'s str> {
+    let at = memchr::memmem::find(s.as_bytes(), needle.as_bytes())?;
+    s.get(at + needle.len()..)
 }
 
 #[cfg(test)]

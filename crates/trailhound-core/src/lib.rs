@@ -18,6 +18,7 @@ pub mod address;
 pub mod catalog;
 pub mod config;
 pub mod decode;
+pub mod deferred;
 pub mod detect;
 pub mod enrich;
 pub mod event;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::address::AddressBook;
 use crate::config::Settings;
 use crate::decode::{self, Sink, Skip};
+use crate::deferred::Deferred;
 use crate::detect::Detectors;
 use crate::enrich::Enricher;
 use crate::event::Event;
@@ -194,7 +195,11 @@ fn touch(ev: &Event, enrich: bool) {
 
 impl Engine {
     /// An engine with `settings` and the cloud `ranges`; `on_skip` is told about every skip (to print it).
-    pub fn new(settings: Settings, ranges: Ranges, on_skip: Box<dyn FnMut(&Skip) + Send>) -> Self {
+    pub fn new(
+        settings: Settings,
+        ranges: impl Into<Deferred<Ranges>>,
+        on_skip: Box<dyn FnMut(&Skip) + Send>,
+    ) -> Self {
         Engine {
             reorder: Reorder::new(settings.window, settings.dedup_horizon),
             stages: Stages {
@@ -278,7 +283,7 @@ impl Engine {
     /// (which must give the state's [`Shape`]: same window, TTL and cap; `raw` for `enrich`).
     pub fn restore(
         settings: Settings,
-        ranges: Ranges,
+        ranges: impl Into<Deferred<Ranges>>,
         on_skip: Box<dyn FnMut(&Skip) + Send>,
         raw: bool,
         bytes: &[u8],
@@ -415,7 +420,7 @@ impl Engine {
         let track = self.stages.tracker.stats();
         let before = findings.len();
         findings.retain(|f| !suppressed(f, &self.settings));
-        let catalog = crate::catalog::Catalog::builtin();
+        let catalog = crate::catalog::Catalog::shared();
         for f in &mut findings {
             f.evidence_enrichment = crate::enrich::action_facts(&catalog, &f.actions);
         }

@@ -20,6 +20,7 @@ mod mitre;
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// IAM access level of an action (as in the AWS Service Authorization Reference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -212,6 +213,13 @@ impl Catalog {
     /// The catalog of the embedded data files.
     pub fn builtin() -> Catalog {
         build::builtin().0
+    }
+
+    /// The bundled catalog, built once per process and shared (building it takes milliseconds,
+    /// and a run used to build it twice: for the detectors and again for its findings).
+    pub fn shared() -> Arc<Catalog> {
+        static SHARED: OnceLock<Arc<Catalog>> = OnceLock::new();
+        SHARED.get_or_init(|| Arc::new(Catalog::builtin())).clone()
     }
 
     /// The IAM service prefix of an event source: `"s3.amazonaws.com"` → `"s3"`,

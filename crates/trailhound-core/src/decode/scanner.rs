@@ -148,12 +148,27 @@ impl<'a> Cursor<'a> {
 
     /// The string at the cursor: its text between the quotes (raw, escapes included) and whether
     /// it holds an escape. A control character or a bad escape is serde's to report.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<(&'a str, bool)> {
         if self.peek() != Some(b'"') {
             return None;
         }
         let start = self.at + 1;
+        // Most keys and values end within sixteen bytes, unescaped: one step, inline.
+        if let Some(chunk) = self.b.get(start..).and_then(<[u8]>::first_chunk::<16>) {
+            let found = hits(u128::from_le_bytes(*chunk), !self.clean);
+            let end = start + found.trailing_zeros() as usize / 8;
+            if found != 0 && self.b.get(end) == Some(&b'"') {
+                self.at = end + 1;
+                return Some((self.text.get(start..end)?, false));
+            }
+        }
+        self.long_string(start)
+    }
+
+    /// [`Self::string`] past its first sixteen bytes or its first escape.
+    #[inline(never)]
+    fn long_string(&mut self, start: usize) -> Option<(&'a str, bool)> {
         let mut i = start;
         let mut escaped = false;
         loop {
@@ -410,27 +425,30 @@ impl Seen {
     }
 }
 
+/// Sixteen bytes' lanes that hold `"` or `\\`, or a control character too when `control`: each
+/// such lane's high bit set (the zero-byte trick on a u128). The lowest set bit is exact; borrows
+/// only disturb lanes above a match.
+#[inline(always)]
+fn hits(x: u128, control: bool) -> u128 {
+    const ONES: u128 = u128::MAX / 255;
+    let quote = x ^ (ONES * u128::from(b'"'));
+    let backslash = x ^ (ONES * u128::from(b'\\'));
+    let mut hits =
+        (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
+    if control {
+        hits |= x.wrapping_sub(ONES * 0x20) & !x;
+    }
+    hits & (ONES << 7)
+}
+
 /// The index of the first `"` or `\\` at or after `i`, or of the first control character too
 /// when `CONTROL`.
 #[inline]
 fn special<const CONTROL: bool>(b: &[u8], mut i: usize) -> Option<usize> {
-    // Sixteen bytes at a time (the zero-byte trick on a u128): a lane's high bit is set when the
-    // lane matches, and the lowest set bit is exact (borrows only disturb lanes above a match).
-    // Sixteen, not eight: most keys and short values end within the first step, so the loop's
-    // exit is predictable.
-    const ONES: u128 = u128::MAX / 255;
     while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        let x = u128::from_le_bytes(*chunk);
-        let quote = x ^ (ONES * u128::from(b'"'));
-        let backslash = x ^ (ONES * u128::from(b'\\'));
-        let mut hits =
-            (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
-        if CONTROL {
-            hits |= x.wrapping_sub(ONES * 0x20) & !x;
-        }
-        let hits = hits & (ONES << 7);
-        if hits != 0 {
-            return Some(i + hits.trailing_zeros() as usize / 8);
+        let found = hits(u128::from_le_bytes(*chunk), CONTROL);
+        if found != 0 {
+            return Some(i + found.trailing_zeros() as usize / 8);
         }
         i += 16;
     }

@@ -225,7 +225,7 @@ impl Detectors {
 }
 
 fn shared_catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::builtin())
+    Catalog::shared()
 }
 
 /// What the detectors accepted without a finding (for the summary).

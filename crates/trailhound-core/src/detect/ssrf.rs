@@ -17,8 +17,10 @@
 //! * VPC endpoint network-activity records (no agent, no `readOnly`) are not client calls and are
 //!   never judged.
 use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use compact_str::CompactString;
+use memchr::memmem::Finder;
 
 use super::common::{apply_evidence, blank, source_context};
 use super::suspects::{ParentRef, Suspect, Suspects};
@@ -49,15 +51,23 @@ static AWS_AGENTS: &str = include_str!("../../../../data/useragent-aws-agents.ts
 
 /// The AWS agent a user agent names, if any (`data/useragent-aws-agents.tsv`).
 pub fn aws_agent(user_agent: &str) -> Option<&'static str> {
-    AWS_AGENTS
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let mut cols = l.split('\t');
-            Some((cols.next()?, cols.next()?))
-        })
-        .find(|(pattern, _)| user_agent.contains(pattern))
-        .map(|(_, agent)| agent)
+    // Parsed once, each pattern with its searcher: this runs for every client a role has not
+    // learned, which is most events of a role's first hours.
+    static AGENTS: OnceLock<Vec<(Finder<'static>, &'static str)>> = OnceLock::new();
+    let agents = AGENTS.get_or_init(|| {
+        AWS_AGENTS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let mut cols = l.split('\t');
+                Some((Finder::new(cols.next()?), cols.next()?))
+            })
+            .collect()
+    });
+    agents
+        .iter()
+        .find(|(pattern, _)| pattern.find(user_agent.as_bytes()).is_some())
+        .map(|&(_, agent)| agent)
 }
 
 /// A client: SDK family and major version.

@@ -12,6 +12,7 @@ mod json;
 mod source;
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 pub use fields::{
     action_facts, origin, Action, ActionFacts, ActionPart, AgentInfo, Enrichment, Origin,
@@ -37,7 +38,7 @@ pub enum Format {
 
 /// The enrich stage.
 pub struct Enricher {
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     format: Format,
     index: String,
     cache: AddressCache,
@@ -66,7 +67,7 @@ impl Enricher {
     /// An enricher writing `format`; `index` names the Elasticsearch index for `es-bulk`.
     pub fn new(format: Format, index: &str) -> Self {
         Enricher {
-            catalog: Catalog::builtin(),
+            catalog: Catalog::shared(),
             format,
             index: index.to_owned(),
             cache: AddressCache::default(),

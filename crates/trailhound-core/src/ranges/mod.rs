@@ -226,6 +226,18 @@ impl Ranges {
         })
     }
 
+    /// The provider, region and EC2-ness of an address: [`Self::lookup`] without listing the
+    /// services (no allocation; this runs for every event).
+    pub fn classify(&self, ip: IpAddr) -> Option<(Provider, Option<&str>, bool)> {
+        let host = IpNet::from(ip.to_canonical());
+        if let Some((_, e)) = self.aws.get_lpm(&host) {
+            let ec2 = e.services.iter().any(|&s| self.str(s) == "EC2");
+            return Some((Provider::Aws, e.region.map(|s| self.str(s)), ec2));
+        }
+        let (_, e) = self.others.get_lpm(&host)?;
+        Some((e.provider, e.region.map(|s| self.str(s)), false))
+    }
+
     /// Number of prefixes loaded per provider, for the summary and tests.
     pub fn counts(&self) -> Vec<(Provider, usize)> {
         Provider::ALL

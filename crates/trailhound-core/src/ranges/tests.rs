@@ -23,6 +23,9 @@ type Case = (
 fn check(ranges: &Ranges, cases: &[Case]) {
     for &(addr, want) in cases {
         let got = ranges.lookup(ip(addr));
+        // The per-event form answers as the full lookup does.
+        let classified = got.as_ref().map(|i| (i.provider, i.region, i.is_ec2()));
+        assert_eq!(ranges.classify(ip(addr)), classified, "{addr}");
         let got = got.as_ref().map(|i| {
             (
                 i.provider.id(),
