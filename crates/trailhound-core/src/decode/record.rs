@@ -342,7 +342,8 @@ fn touched(source: &str, name: &str, request: Option<Json<'_>>) -> Option<Vec<Co
 /// escaped. (Every S3 event has `additionalEventData`; few are presigned, and parsing it for all of
 /// them cost several percent of a run.)
 fn may_hold(json: &str, text: &str) -> bool {
-    json.contains(text) || json.contains('\\')
+    memchr::memchr(b'\\', json.as_bytes()).is_some()
+        || memchr::memmem::find(json.as_bytes(), text.as_bytes()).is_some()
 }
 
 fn compact(s: Option<Text<'_>>) -> Option<CompactString> {

@@ -1,13 +1,16 @@
 //! A validating one-pass scanner for one CloudTrail record: the fields [`RawEvent`] names are read
 //! straight from the text, everything else is checked and stepped over.
 //!
-//! It is the fast path's first try at a record ([`super::fast`]), about twice as fast as serde_json
-//! on CloudTrail's records. It answers only when its answer is certainly serde_json's: the record
+//! It is the fast path's first try at a record ([`super::fast`]); on CloudTrail's records it is
+//! faster than serde_json's derived visitors (`docs/performance-choices.md`, issue 18). It answers
+//! only when its answer is certainly serde_json's: the record
 //! is valid JSON by the same grammar, every named field holds the type serde expects, no named key
 //! repeats, no key and no named string holds an escape, nesting stays far below serde's recursion
 //! limit. For anything else it says `None` and the record is parsed by serde_json, which then reads
 //! the escapes or says what is wrong. Being stricter than serde costs only speed; being laxer would
 //! change results, so `tests` and the `decode` fuzz target compare the two on the same records.
+//! [`Cursor::event`] names every field of [`RawEvent`] (no `..`): a field added there does not
+//! compile until the scanner reads it too.
 use std::borrow::Cow;
 
 use super::record::{Json, RawEvent, RawIdentity, RawIssuer, RawSessionContext, Text};
