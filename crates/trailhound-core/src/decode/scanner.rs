@@ -71,37 +71,32 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// The object at the cursor: `member` reads each value, given its key and whether the key
-    /// holds an escape (its text is then raw).
-    fn object(
+    /// The container that `open` starts at the cursor and `close` ends: `item` reads each member
+    /// or element, each followed by a `,` or the end.
+    fn container(
         &mut self,
-        mut member: impl FnMut(&mut Self, &'a str, bool) -> Option<()>,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
     ) -> Option<()> {
-        if self.peek() != Some(b'{') {
+        if self.peek() != Some(open) {
             return None;
         }
         self.at += 1;
         self.ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.at += 1;
             return Some(());
         }
         loop {
-            let (key, escaped) = self.string()?;
-            self.ws();
-            if self.peek() != Some(b':') {
-                return None;
-            }
-            self.at += 1;
-            self.ws();
-            member(self, key, escaped)?;
+            item(self)?;
             self.ws();
             match self.peek()? {
                 b',' => {
                     self.at += 1;
                     self.ws();
                 }
-                b'}' => {
+                x if x == close => {
                     self.at += 1;
                     return Some(());
                 }
@@ -110,29 +105,27 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The object at the cursor: `member` reads each value, given its key and whether the key
+    /// holds an escape (its text is then raw).
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a str, bool) -> Option<()>,
+    ) -> Option<()> {
+        self.container(b'{', b'}', |c| {
+            let (key, escaped) = c.string()?;
+            c.ws();
+            if c.peek() != Some(b':') {
+                return None;
+            }
+            c.at += 1;
+            c.ws();
+            member(c, key, escaped)
+        })
+    }
+
     /// The array at the cursor, its elements checked and skipped.
     fn array(&mut self, depth: u32) -> Option<()> {
-        self.at += 1;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            self.skip(depth)?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.container(b'[', b']', |c| c.skip(depth))
     }
 
     /// Any value at the cursor, checked and skipped; `depth` counts the containers around it.
@@ -229,24 +222,19 @@ impl<'a> Cursor<'a> {
 
     /// A named string field: `null` is absent, a string without escapes is borrowed.
     fn text(&mut self) -> Option<Option<Text<'a>>> {
-        match self.peek()? {
-            b'n' => self.literal(b"null").map(|()| None),
-            b'"' => match self.string()? {
-                (s, false) => Some(Some(Text(Cow::Borrowed(s)))),
-                (_, true) => None,
-            },
-            _ => None,
-        }
+        self.nullable(|c| match c.string()? {
+            (s, false) => Some(Text(Cow::Borrowed(s))),
+            (_, true) => None,
+        })
     }
 
     /// A field kept as JSON text (`requestParameters`, …): `null` is absent.
     fn json(&mut self) -> Option<Option<Json<'a>>> {
-        if self.peek()? == b'n' {
-            return self.literal(b"null").map(|()| None);
-        }
-        let start = self.at;
-        self.skip(1)?;
-        Some(Some(Json(self.text.get(start..self.at)?)))
+        self.nullable(|c| {
+            let start = c.at;
+            c.skip(1)?;
+            Some(Json(c.text.get(start..c.at)?))
+        })
     }
 
     /// `readOnly`: a boolean, or the strings `"true"`/`"false"` in any case.
@@ -262,6 +250,29 @@ impl<'a> Cursor<'a> {
             },
             _ => None,
         }
+    }
+
+    /// `null` as `None`; anything else read by `read`.
+    fn nullable<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
+        }
+        read(self).map(Some)
+    }
+
+    /// The object at the cursor, each member given to `member` with its key and the keys named so
+    /// far; a key holding an escape is serde's to read (it may spell a named key).
+    fn named(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a str, &mut Seen) -> Option<()>,
+    ) -> Option<()> {
+        let mut seen = Seen(0);
+        self.object(|c, key, escaped| {
+            if escaped {
+                return None;
+            }
+            member(c, key, &mut seen)
+        })
     }
 
     /// The record: its named fields read, the rest checked and skipped.
@@ -289,11 +300,7 @@ impl<'a> Cursor<'a> {
             digest_s3_object: None,
             detail: None,
         };
-        let mut seen = Seen(0);
-        self.object(|c, key, escaped| {
-            if escaped {
-                return None;
-            }
+        self.named(|c, key, seen| {
             match key {
                 "eventTime" => e.event_time = seen.first(0).and_then(|()| c.text())?,
                 "@timestamp" => e.timestamp = seen.first(1).and_then(|()| c.text())?,
@@ -333,9 +340,10 @@ impl<'a> Cursor<'a> {
 
     /// `userIdentity`: an object or `null`.
     fn identity(&mut self) -> Option<Option<RawIdentity<'a>>> {
-        if self.peek()? == b'n' {
-            return self.literal(b"null").map(|()| None);
-        }
+        self.nullable(|c| c.identity_object())
+    }
+
+    fn identity_object(&mut self) -> Option<RawIdentity<'a>> {
         let mut id = RawIdentity {
             kind: None,
             arn: None,
@@ -344,11 +352,7 @@ impl<'a> Cursor<'a> {
             invoked_by: None,
             session_context: None,
         };
-        let mut seen = Seen(0);
-        self.object(|c, key, escaped| {
-            if escaped {
-                return None;
-            }
+        self.named(|c, key, seen| {
             match key {
                 "type" => id.kind = seen.first(0).and_then(|()| c.text())?,
                 "arn" => id.arn = seen.first(1).and_then(|()| c.text())?,
@@ -362,24 +366,21 @@ impl<'a> Cursor<'a> {
             }
             Some(())
         })?;
-        Some(Some(id))
+        Some(id)
     }
 
     /// `userIdentity.sessionContext`: an object or `null`.
     fn session_context(&mut self) -> Option<Option<RawSessionContext<'a>>> {
-        if self.peek()? == b'n' {
-            return self.literal(b"null").map(|()| None);
-        }
+        self.nullable(|c| c.session_context_object())
+    }
+
+    fn session_context_object(&mut self) -> Option<RawSessionContext<'a>> {
         let mut ctx = RawSessionContext {
             ec2_role_delivery: None,
             session_issuer: None,
             source_identity: None,
         };
-        let mut seen = Seen(0);
-        self.object(|c, key, escaped| {
-            if escaped {
-                return None;
-            }
+        self.named(|c, key, seen| {
             match key {
                 "ec2RoleDelivery" => {
                     ctx.ec2_role_delivery = seen
@@ -393,27 +394,24 @@ impl<'a> Cursor<'a> {
             }
             Some(())
         })?;
-        Some(Some(ctx))
+        Some(ctx)
     }
 
     /// `sessionContext.sessionIssuer`: an object or `null`.
     fn issuer(&mut self) -> Option<Option<RawIssuer<'a>>> {
-        if self.peek()? == b'n' {
-            return self.literal(b"null").map(|()| None);
-        }
+        self.nullable(|c| c.issuer_object())
+    }
+
+    fn issuer_object(&mut self) -> Option<RawIssuer<'a>> {
         let mut issuer = RawIssuer { arn: None };
-        let mut seen = Seen(0);
-        self.object(|c, key, escaped| {
-            if escaped {
-                return None;
-            }
+        self.named(|c, key, seen| {
             match key {
                 "arn" => issuer.arn = seen.first(0).and_then(|()| c.text())?,
                 _ => c.skip(4)?,
             }
             Some(())
         })?;
-        Some(Some(issuer))
+        Some(issuer)
     }
 }
 
