@@ -148,12 +148,13 @@ impl AddressBook {
 
     /// The provider, region and EC2-ness of an address (no allocation).
     pub fn cloud(&self, ip: IpAddr) -> Option<Cloud<'_>> {
-        let ranges = self.ranges();
-        ranges.classify(ip).map(|(provider, region, ec2)| Cloud {
-            provider,
-            region,
-            ec2,
-        })
+        self.ranges()
+            .classify(ip)
+            .map(|(provider, region, ec2)| Cloud {
+                provider,
+                region,
+                ec2,
+            })
     }
 }
 

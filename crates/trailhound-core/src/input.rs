@@ -98,7 +98,9 @@ fn walk_dir(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, io
     }
     // The same parent: comparing bytes is comparing names, as `Path`'s order would (cheaper).
     children.sort_by(|a, b| {
-        (a.0.as_os_str().as_encoded_bytes()).cmp(b.0.as_os_str().as_encoded_bytes())
+        a.0.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.0.as_os_str().as_encoded_bytes())
     });
     for (child, kind) in children {
         match kind {

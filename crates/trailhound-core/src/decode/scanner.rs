@@ -239,17 +239,15 @@ impl<'a> Cursor<'a> {
 
     /// `readOnly`: a boolean, or the strings `"true"`/`"false"` in any case.
     fn loose_bool(&mut self) -> Option<Option<bool>> {
-        match self.peek()? {
-            b'n' => self.literal(b"null").map(|()| None),
-            b't' => self.literal(b"true").map(|()| Some(true)),
-            b'f' => self.literal(b"false").map(|()| Some(false)),
-            b'"' => match self.string()? {
-                (s, false) if s.eq_ignore_ascii_case("true") => Some(Some(true)),
-                (s, false) if s.eq_ignore_ascii_case("false") => Some(Some(false)),
+        self.nullable(|c| match c.peek()? {
+            b't' => c.literal(b"true").map(|()| true),
+            b'f' => c.literal(b"false").map(|()| false),
+            _ => match c.string()? {
+                (s, false) if s.eq_ignore_ascii_case("true") => Some(true),
+                (s, false) if s.eq_ignore_ascii_case("false") => Some(false),
                 _ => None,
             },
-            _ => None,
-        }
+        })
     }
 
     /// `null` as `None`; anything else read by `read`.

@@ -40,7 +40,7 @@ pub struct Detectors {
     #[serde(skip)]
     write_only: bool,
     /// Shared: built once from embedded data (configuration, not state).
-    #[serde(skip, default = "shared_catalog")]
+    #[serde(skip, default = "Catalog::shared")]
     catalog: Arc<Catalog>,
     suspects: Suspects,
     tools: useragent::AttackTools,
@@ -62,7 +62,7 @@ impl Detectors {
         Detectors {
             exfil: exfil::Exfiltration::new(settings.write_only),
             write_only: settings.write_only,
-            catalog: shared_catalog(),
+            catalog: Catalog::shared(),
             suspects: Suspects::new(settings.max_instances.max(1024)),
             tools: useragent::AttackTools::new(),
             ssrf: ssrf::Ssrf::new(),
@@ -222,10 +222,6 @@ impl Detectors {
         }
         (out, stats)
     }
-}
-
-fn shared_catalog() -> Arc<Catalog> {
-    Catalog::shared()
 }
 
 /// What the detectors accepted without a finding (for the summary).

@@ -108,7 +108,7 @@ pub struct RangeInfo<'a> {
 impl RangeInfo<'_> {
     /// True when an AWS prefix of service EC2 covers the address (where instances' public IPs live).
     pub fn is_ec2(&self) -> bool {
-        self.provider == Provider::Aws && self.services.contains(&"EC2")
+        self.provider == Provider::Aws && self.services.contains(&EC2)
     }
 }
 
@@ -149,6 +149,9 @@ pub enum RangesError {
         key: &'static str,
     },
 }
+
+/// AWS's service name for the ranges where instances' public addresses live.
+const EC2: &str = "EC2";
 
 /// Index into [`Ranges::strings`] (regions and service names, interned).
 type Sym = u32;
@@ -231,7 +234,7 @@ impl Ranges {
     pub fn classify(&self, ip: IpAddr) -> Option<(Provider, Option<&str>, bool)> {
         let host = IpNet::from(ip.to_canonical());
         if let Some((_, e)) = self.aws.get_lpm(&host) {
-            let ec2 = e.services.iter().any(|&s| self.str(s) == "EC2");
+            let ec2 = e.services.iter().any(|&s| self.str(s) == EC2);
             return Some((Provider::Aws, e.region.map(|s| self.str(s)), ec2));
         }
         let (_, e) = self.others.get_lpm(&host)?;
