@@ -6,9 +6,10 @@
 //! (`sessionToken`, `secretAccessKey`) are never copied here.
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use compact_str::CompactString;
+use memchr::memmem::Finder;
 
 use crate::time::EventTime;
 
@@ -393,24 +394,27 @@ pub fn is_instance_id(s: &str) -> bool {
 
 /// The session name of an assumed-role ARN (`arn:aws:sts::123:assumed-role/Role/session`).
 pub fn assumed_role_session(arn: &str) -> Option<&str> {
-    let rest = after(arn, ":assumed-role/")?;
+    let rest = after(arn, &ASSUMED_ROLE)?;
     Some(rest.split_once('/')?.1)
 }
 
 /// The role name of an assumed-role or role ARN.
 pub fn role_name(arn: &str) -> Option<&str> {
-    if let Some(rest) = after(arn, ":assumed-role/") {
+    if let Some(rest) = after(arn, &ASSUMED_ROLE) {
         return rest.split('/').next();
     }
-    let rest = after(arn, ":role/")?;
+    let rest = after(arn, &ROLE)?;
     rest.rsplit('/').next()
 }
 
-/// What follows the first `needle` in `s` (`split_once(needle)?.1`, without setting up a
-/// two-way searcher on every call: this runs for most events).
-fn after<'s>(s: &'s str, needle: &str) -> Option<&'s str> {
-    let at = memchr::memmem::find(s.as_bytes(), needle.as_bytes())?;
-    s.get(at + needle.len()..)
+/// The searchers for the ARN parts, built once (this runs for most events).
+static ASSUMED_ROLE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(":assumed-role/"));
+static ROLE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(":role/"));
+
+/// What follows the first match of `needle` in `s` (`split_once(needle)?.1`).
+fn after<'s>(s: &'s str, needle: &Finder<'_>) -> Option<&'s str> {
+    let at = needle.find(s.as_bytes())?;
+    s.get(at + needle.needle().len()..)
 }
 
 #[cfg(test)]

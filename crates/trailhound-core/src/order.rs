@@ -151,7 +151,8 @@ impl Reorder {
             }
             let time = *entry.key();
             let mut bucket = entry.remove();
-            bucket.sort_by(|a, b| a.key().cmp(&b.key()));
+            // By id first, without reading the events (a tie, rare, compares their text).
+            bucket.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.key().cmp(&b.key())));
             self.held_len -= bucket.len();
             self.released = Some(self.released.map_or(time, |r| r.max(time)));
             for held in bucket {

@@ -4,8 +4,10 @@
 //! materialised. Strings borrow from the input (`Cow` only allocates for escaped strings). The
 //! secret parts of STS responses (`secretAccessKey`, `sessionToken`) are never named, so never copied.
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use compact_str::CompactString;
+use memchr::memmem::Finder;
 use serde::de::{self, Deserializer, IgnoredAny};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -219,7 +221,7 @@ impl<'a> RawEvent<'a> {
         let presigned = &*event_source == "s3.amazonaws.com"
             && self
                 .additional_event_data
-                .filter(|r| may_hold(r.0, "QueryString"))
+                .filter(|r| may_hold_query_string(r.0))
                 .and_then(|r| serde_json::from_str::<RawAdditional>(r.0).ok())
                 .and_then(|a| a.authentication_method)
                 .is_some_and(|m| &*m == "QueryString");
@@ -338,12 +340,12 @@ fn touched(source: &str, name: &str, request: Option<Json<'_>>) -> Option<Vec<Co
     (!ids.is_empty()).then_some(ids)
 }
 
-/// False only when no string in `json` can read as `text`: the text is absent and nothing is
-/// escaped. (Every S3 event has `additionalEventData`; few are presigned, and parsing it for all of
-/// them cost several percent of a run.)
-fn may_hold(json: &str, text: &str) -> bool {
-    memchr::memchr(b'\\', json.as_bytes()).is_some()
-        || memchr::memmem::find(json.as_bytes(), text.as_bytes()).is_some()
+/// False only when no string in `json` can read as `QueryString`: the text is absent and nothing
+/// is escaped. (Every S3 event has `additionalEventData`; few are presigned, and parsing it for all
+/// of them cost several percent of a run.) The searcher is built once, not per event.
+fn may_hold_query_string(json: &str) -> bool {
+    static QUERY_STRING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("QueryString"));
+    memchr::memchr(b'\\', json.as_bytes()).is_some() || QUERY_STRING.find(json.as_bytes()).is_some()
 }
 
 fn compact(s: Option<Text<'_>>) -> Option<CompactString> {

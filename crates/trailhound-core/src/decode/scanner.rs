@@ -13,6 +13,8 @@
 //! compile until the scanner reads it too.
 use std::borrow::Cow;
 
+use wide::u8x16;
+
 use super::record::{Json, RawEvent, RawIdentity, RawIssuer, RawSessionContext, Text};
 use crate::event::Delivery;
 
@@ -23,11 +25,16 @@ const MAX_DEPTH: u32 = 64;
 /// non-whitespace byte: then no string in it can hold one, and strings are scanned for `"` and `\`
 /// only. CloudTrail writes its files on one line; a pretty-printed file is scanned the full way.
 pub(super) fn is_clean(text: &str) -> bool {
-    // A fold without an early exit inside each block, so that the compiler vectorises it.
-    text.trim_ascii()
-        .as_bytes()
-        .chunks(256)
-        .all(|block| block.iter().fold(0u8, |seen, &x| seen | u8::from(x < 0x20)) == 0)
+    let b = text.trim_ascii().as_bytes();
+    let mut chunks = b.chunks_exact(16);
+    // The smallest byte of each lane, over all blocks: one SIMD min per sixteen bytes.
+    let least = chunks
+        .by_ref()
+        .fold(u8x16::splat(u8::MAX), |least, c| {
+            least.min(u8x16::new(c.try_into().unwrap_or([0; 16])))
+        })
+        .reduce_min();
+    least >= 0x20 && chunks.remainder().iter().all(|&x| x >= 0x20)
 }
 
 /// The record whose `{` is at `start`, and the byte offset just after its `}`; `None` when
@@ -123,23 +130,74 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// The array at the cursor, its elements checked and skipped.
-    fn array(&mut self, depth: u32) -> Option<()> {
-        self.container(b'[', b']', |c| c.skip(depth))
+    /// Any value at the cursor, checked and skipped; `depth` counts the containers around it.
+    /// One loop, not a recursion: the containers open inside the value are a stack of bits (fewer
+    /// than [`MAX_DEPTH`], so they fit in a `u64`), set for an object.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        let mut objects: u64 = 0;
+        let mut open: u32 = 0;
+        loop {
+            // A value at the cursor.
+            match self.peek()? {
+                b'"' => drop(self.string()?),
+                x @ (b'{' | b'[') if depth + open < MAX_DEPTH => {
+                    let object = x == b'{';
+                    self.at += 1;
+                    self.ws();
+                    if self.peek() == Some(if object { b'}' } else { b']' }) {
+                        self.at += 1;
+                    } else {
+                        objects = objects << 1 | u64::from(object);
+                        open += 1;
+                        if object {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                _ => return None,
+            }
+            // After a value: the next member or element, or the end of the containers it closes.
+            loop {
+                if open == 0 {
+                    return Some(());
+                }
+                self.ws();
+                let object = objects & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.at += 1;
+                        self.ws();
+                        if object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                self.at += 1;
+                objects >>= 1;
+                open -= 1;
+            }
+        }
     }
 
-    /// Any value at the cursor, checked and skipped; `depth` counts the containers around it.
-    fn skip(&mut self, depth: u32) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.string().map(drop),
-            b'{' if depth < MAX_DEPTH => self.object(|c, _, _| c.skip(depth + 1)),
-            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
+    /// A member's key (any string) and its `:`, the cursor left on the value.
+    fn key(&mut self) -> Option<()> {
+        self.string()?;
+        self.ws();
+        if self.peek() != Some(b':') {
+            return None;
         }
+        self.at += 1;
+        self.ws();
+        Some(())
     }
 
     /// The string at the cursor: its text between the quotes (raw, escapes included) and whether
@@ -152,8 +210,8 @@ impl<'a> Cursor<'a> {
         let start = self.at + 1;
         // Most keys and values end within sixteen bytes, unescaped: one step, inline.
         if let Some(chunk) = self.b.get(start..).and_then(<[u8]>::first_chunk::<16>) {
-            let found = hits(u128::from_le_bytes(*chunk), !self.clean);
-            let end = start + found.trailing_zeros() as usize / 8;
+            let found = hits(chunk, !self.clean);
+            let end = start + found.trailing_zeros() as usize;
             if found != 0 && self.b.get(end) == Some(&b'"') {
                 self.at = end + 1;
                 return Some((self.text.get(start..end)?, false));
@@ -221,6 +279,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A named string field: `null` is absent, a string without escapes is borrowed.
+    #[inline(always)]
     fn text(&mut self) -> Option<Option<Text<'a>>> {
         self.nullable(|c| match c.string()? {
             (s, false) => Some(Text(Cow::Borrowed(s))),
@@ -299,37 +358,30 @@ impl<'a> Cursor<'a> {
             detail: None,
         };
         self.named(|c, key, seen| {
-            match key {
-                "eventTime" => e.event_time = seen.first(0).and_then(|()| c.text())?,
-                "@timestamp" => e.timestamp = seen.first(1).and_then(|()| c.text())?,
-                "eventID" => e.event_id = seen.first(2).and_then(|()| c.text())?,
-                "eventSource" => e.event_source = seen.first(3).and_then(|()| c.text())?,
-                "eventName" => e.event_name = seen.first(4).and_then(|()| c.text())?,
-                "awsRegion" => e.aws_region = seen.first(5).and_then(|()| c.text())?,
-                "sourceIPAddress" => e.source_ip_address = seen.first(6).and_then(|()| c.text())?,
-                "userAgent" => e.user_agent = seen.first(7).and_then(|()| c.text())?,
-                "recipientAccountId" => {
-                    e.recipient_account_id = seen.first(8).and_then(|()| c.text())?;
-                }
-                "readOnly" => e.read_only = seen.first(9).and_then(|()| c.loose_bool())?,
-                "errorCode" => e.error_code = seen.first(10).and_then(|()| c.text())?,
-                "vpcEndpointId" => e.vpc_endpoint_id = seen.first(11).and_then(|()| c.text())?,
-                "vpcEndpointAccountId" => {
-                    e.vpc_endpoint_account_id = seen.first(12).and_then(|()| c.text())?;
-                }
-                "userIdentity" => e.user_identity = seen.first(13).and_then(|()| c.identity())?,
-                "requestParameters" => {
-                    e.request_parameters = seen.first(14).and_then(|()| c.json())?;
-                }
-                "responseElements" => {
-                    e.response_elements = seen.first(15).and_then(|()| c.json())?;
-                }
-                "additionalEventData" => {
-                    e.additional_event_data = seen.first(16).and_then(|()| c.json())?;
-                }
+            let Some(field) = Field::of(key) else {
+                return c.skip(1);
+            };
+            seen.first(field as u32)?;
+            match field {
+                Field::EventTime => e.event_time = c.text()?,
+                Field::Timestamp => e.timestamp = c.text()?,
+                Field::EventId => e.event_id = c.text()?,
+                Field::EventSource => e.event_source = c.text()?,
+                Field::EventName => e.event_name = c.text()?,
+                Field::AwsRegion => e.aws_region = c.text()?,
+                Field::SourceIpAddress => e.source_ip_address = c.text()?,
+                Field::UserAgent => e.user_agent = c.text()?,
+                Field::RecipientAccountId => e.recipient_account_id = c.text()?,
+                Field::ReadOnly => e.read_only = c.loose_bool()?,
+                Field::ErrorCode => e.error_code = c.text()?,
+                Field::VpcEndpointId => e.vpc_endpoint_id = c.text()?,
+                Field::VpcEndpointAccountId => e.vpc_endpoint_account_id = c.text()?,
+                Field::UserIdentity => e.user_identity = c.identity()?,
+                Field::RequestParameters => e.request_parameters = c.json()?,
+                Field::ResponseElements => e.response_elements = c.json()?,
+                Field::AdditionalEventData => e.additional_event_data = c.json()?,
                 // A log file, a digest file or an envelope, not a record: serde says which.
-                "Records" | "digestStartTime" | "digestS3Object" | "detail" => return None,
-                _ => c.skip(1)?,
+                Field::NotARecord => return None,
             }
             Some(())
         })?;
@@ -413,6 +465,72 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The keys of a record that [`Cursor::event`] reads; each one's value is its bit in [`Seen`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    EventTime,
+    Timestamp,
+    EventId,
+    EventSource,
+    EventName,
+    AwsRegion,
+    SourceIpAddress,
+    UserAgent,
+    RecipientAccountId,
+    ReadOnly,
+    ErrorCode,
+    VpcEndpointId,
+    VpcEndpointAccountId,
+    UserIdentity,
+    RequestParameters,
+    ResponseElements,
+    AdditionalEventData,
+    /// `Records`, `digestStartTime`, `digestS3Object` or `detail`: a log file, a digest file or
+    /// an envelope.
+    NotARecord,
+}
+
+impl Field {
+    /// The field `key` names: by its length first (one jump), then by its text among the few of
+    /// that length. A record has twenty-odd keys, most of them not read.
+    fn of(key: &str) -> Option<Field> {
+        use Field::*;
+        Some(match key.len() {
+            6 if key == "detail" => NotARecord,
+            7 => match key {
+                "eventID" => EventId,
+                "Records" => NotARecord,
+                _ => return None,
+            },
+            8 if key == "readOnly" => ReadOnly,
+            9 => match key {
+                "eventTime" => EventTime,
+                "eventName" => EventName,
+                "awsRegion" => AwsRegion,
+                "userAgent" => UserAgent,
+                "errorCode" => ErrorCode,
+                _ => return None,
+            },
+            10 if key == "@timestamp" => Timestamp,
+            11 if key == "eventSource" => EventSource,
+            12 if key == "userIdentity" => UserIdentity,
+            13 if key == "vpcEndpointId" => VpcEndpointId,
+            14 if key == "digestS3Object" => NotARecord,
+            15 => match key {
+                "sourceIPAddress" => SourceIpAddress,
+                "digestStartTime" => NotARecord,
+                _ => return None,
+            },
+            16 if key == "responseElements" => ResponseElements,
+            17 if key == "requestParameters" => RequestParameters,
+            18 if key == "recipientAccountId" => RecipientAccountId,
+            19 if key == "additionalEventData" => AdditionalEventData,
+            20 if key == "vpcEndpointAccountId" => VpcEndpointAccountId,
+            _ => return None,
+        })
+    }
+}
+
 /// The named keys of one object read so far (serde refuses a named key given twice).
 struct Seen(u32);
 
@@ -424,20 +542,16 @@ impl Seen {
     }
 }
 
-/// Sixteen bytes' lanes that hold `"` or `\\`, or a control character too when `control`: each
-/// such lane's high bit set (the zero-byte trick on a u128). The lowest set bit is exact; borrows
-/// only disturb lanes above a match.
+/// The lanes of sixteen bytes that hold `"` or `\\`, or a control character too when `control`,
+/// as a bit mask (lane 0 lowest): one SIMD compare per kind (SSE2 on x86-64, through `wide`).
 #[inline(always)]
-fn hits(x: u128, control: bool) -> u128 {
-    const ONES: u128 = u128::MAX / 255;
-    let quote = x ^ (ONES * u128::from(b'"'));
-    let backslash = x ^ (ONES * u128::from(b'\\'));
-    let mut hits =
-        (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
+fn hits(chunk: &[u8; 16], control: bool) -> u32 {
+    let x = u8x16::new(*chunk);
+    let mut hits = x.simd_eq(u8x16::splat(b'"')) | x.simd_eq(u8x16::splat(b'\\'));
     if control {
-        hits |= x.wrapping_sub(ONES * 0x20) & !x;
+        hits |= x.min(u8x16::splat(0x1f)).simd_eq(x);
     }
-    hits & (ONES << 7)
+    hits.to_bitmask()
 }
 
 /// The index of the first `"` or `\\` at or after `i`, or of the first control character too
@@ -445,9 +559,9 @@ fn hits(x: u128, control: bool) -> u128 {
 #[inline]
 fn special<const CONTROL: bool>(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        let found = hits(u128::from_le_bytes(*chunk), CONTROL);
+        let found = hits(chunk, CONTROL);
         if found != 0 {
-            return Some(i + found.trailing_zeros() as usize / 8);
+            return Some(i + found.trailing_zeros() as usize);
         }
         i += 16;
     }
@@ -479,4 +593,56 @@ fn digits(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Field;
+
+    /// Every key `RawEvent` names (serde's spelling) reaches its field, and nothing near it does.
+    #[test]
+    fn record_keys_reach_their_fields() {
+        let named = [
+            ("eventTime", Field::EventTime),
+            ("@timestamp", Field::Timestamp),
+            ("eventID", Field::EventId),
+            ("eventSource", Field::EventSource),
+            ("eventName", Field::EventName),
+            ("awsRegion", Field::AwsRegion),
+            ("sourceIPAddress", Field::SourceIpAddress),
+            ("userAgent", Field::UserAgent),
+            ("recipientAccountId", Field::RecipientAccountId),
+            ("readOnly", Field::ReadOnly),
+            ("errorCode", Field::ErrorCode),
+            ("vpcEndpointId", Field::VpcEndpointId),
+            ("vpcEndpointAccountId", Field::VpcEndpointAccountId),
+            ("userIdentity", Field::UserIdentity),
+            ("requestParameters", Field::RequestParameters),
+            ("responseElements", Field::ResponseElements),
+            ("additionalEventData", Field::AdditionalEventData),
+            ("Records", Field::NotARecord),
+            ("digestStartTime", Field::NotARecord),
+            ("digestS3Object", Field::NotARecord),
+            ("detail", Field::NotARecord),
+        ];
+        for (key, field) in named {
+            assert_eq!(Field::of(key), Some(field), "{key}");
+        }
+        for other in [
+            "eventtime",
+            "EventTime",
+            "eventVersion",
+            "eventType",
+            "requestID",
+            "resources",
+            "sourceIpAddress",
+            "userIdentity ",
+            "",
+            "tlsDetails",
+            "managementEvent",
+            "sharedEventID",
+        ] {
+            assert_eq!(Field::of(other), None, "{other}");
+        }
+    }
 }
