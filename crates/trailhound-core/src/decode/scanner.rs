@@ -208,19 +208,26 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.at + 1;
-        // Most keys and values end within sixteen bytes, unescaped: one step, inline.
-        if let Some(chunk) = self.b.get(start..).and_then(<[u8]>::first_chunk::<16>) {
+        // Most strings are unescaped: sixteen bytes a step, inline, up to the closing quote.
+        let mut i = start;
+        while let Some(chunk) = self.b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
             let found = hits(chunk, !self.clean);
-            let end = start + found.trailing_zeros() as usize;
-            if found != 0 && self.b.get(end) == Some(&b'"') {
+            if found == 0 {
+                i += 16;
+                continue;
+            }
+            let end = i + found.trailing_zeros() as usize;
+            if self.b.get(end) == Some(&b'"') {
                 self.at = end + 1;
                 return Some((self.text.get(start..end)?, false));
             }
+            break;
         }
         self.long_string(start)
     }
 
-    /// [`Self::string`] past its first sixteen bytes or its first escape.
+    /// [`Self::string`] for a string that holds an escape or a control character, or ends too near
+    /// the end of the text for a sixteen-byte step: read again from its start.
     #[inline(never)]
     fn long_string(&mut self, start: usize) -> Option<(&'a str, bool)> {
         let mut i = start;
