@@ -5,8 +5,10 @@
 //! depend on when a sweep happened; sweeps only give memory back. Sweeps and cap evictions are
 //! predicates over the map, never its iteration order, so they are deterministic.
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
+
+use hashbrown::hash_map::{Entry as Slot, EntryRef};
+use hashbrown::HashMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -56,16 +58,16 @@ impl<K: Hash + Eq, V> Keyed<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let expired = match self.map.get(key) {
-            None => return None,
-            Some(e) => now.since(e.touched) > self.ttl,
-        };
-        if expired {
-            self.map.remove(key);
-            self.evictions.expired += 1;
-            return None;
+        // One lookup, whether the entry is live or expired (then removed).
+        match self.map.entry_ref(key) {
+            EntryRef::Vacant(_) => None,
+            EntryRef::Occupied(o) if now.since(o.get().touched) > self.ttl => {
+                o.remove();
+                self.evictions.expired += 1;
+                None
+            }
+            EntryRef::Occupied(o) => Some(&mut o.into_mut().value),
         }
-        self.map.get_mut(key).map(|e| &mut e.value)
     }
 
     /// Reads without expiring (for detectors holding `&self`): `None` when absent or idle past the TTL.
@@ -83,6 +85,37 @@ impl<K: Hash + Eq, V> Keyed<K, V> {
     /// The value for `key`, inserted with `make` if absent or expired; touched at `now`. The `bool`
     /// is true when it was (re)created.
     pub fn upsert(&mut self, key: K, now: EventTime, make: impl FnOnce() -> V) -> (&mut V, bool) {
+        if self.map.len() >= self.cap {
+            return self.upsert_full(key, now, make);
+        }
+        // One lookup: a live entry is touched, an expired one replaced, a new one inserted.
+        match self.map.entry(key) {
+            Slot::Occupied(o) if now.since(o.get().touched) <= self.ttl => {
+                let entry = o.into_mut();
+                entry.touched = entry.touched.max(now);
+                (&mut entry.value, false)
+            }
+            Slot::Occupied(o) => {
+                self.evictions.expired += 1;
+                let entry = o.into_mut();
+                *entry = Entry {
+                    value: make(),
+                    touched: now,
+                };
+                (&mut entry.value, true)
+            }
+            Slot::Vacant(v) => {
+                let entry = v.insert(Entry {
+                    value: make(),
+                    touched: now,
+                });
+                (&mut entry.value, true)
+            }
+        }
+    }
+
+    /// [`Self::upsert`] into a full map: an absent or expired key first makes room.
+    fn upsert_full(&mut self, key: K, now: EventTime, make: impl FnOnce() -> V) -> (&mut V, bool) {
         let live = self.get(&key, now).is_some();
         if !live {
             self.make_room(now);
