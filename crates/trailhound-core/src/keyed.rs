@@ -308,6 +308,23 @@ mod tests {
     }
 
     #[test]
+    fn upsert_replaces_an_expired_entry_and_counts_it() {
+        let mut k: Keyed<&str, u32> = Keyed::new(HOUR, 10);
+        let (v, fresh) = k.upsert("k", EventTime(0), || 1);
+        assert_eq!((*v, fresh), (1, true));
+        let (v, fresh) = k.upsert("k", EventTime(HOUR), || 2);
+        assert_eq!((*v, fresh), (1, false), "live at exactly the TTL: kept");
+        let (v, fresh) = k.upsert("k", EventTime(2 * HOUR + 1), || 3);
+        assert_eq!((*v, fresh), (3, true), "idle past the TTL: made again");
+        assert_eq!(k.evictions().expired, 1);
+        assert_eq!(k.len(), 1);
+        // Touched at its last upsert: still live an hour later, not a moment more.
+        assert!(k.peek("k", EventTime(3 * HOUR + 1)).is_some());
+        assert!(k.get("k", EventTime(3 * HOUR + 2)).is_none());
+        assert_eq!((k.len(), k.evictions().expired), (0, 2));
+    }
+
+    #[test]
     fn cap_evicts_oldest_and_counts() {
         let mut k: Keyed<u32, ()> = Keyed::new(100 * HOUR, 20);
         for i in 0..25 {

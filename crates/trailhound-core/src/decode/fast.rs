@@ -337,6 +337,27 @@ mod tests {
                 "\"requestID\":\"r-1\"",
                 "\"@timestamp\":\"2024-03-05T11:05:13Z\"",
             ),
+            // The skip loop's bracket stack: mismatched, unclosed, missing colon or comma.
+            ("\"requestID\":\"r-1\"", "\"requestID\":[1,{\"a\":[]}}"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":{\"a\":[1]]"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":{\"a\" 1}"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":[1 2]"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":{\"a\":1 \"b\":2}"),
+            (
+                "\"requestID\":\"r-1\"",
+                "\"requestID\":[[[[{}]]],[],{\"\":[{\"b\":[null]}]}]",
+            ),
+            ("\"requestID\":\"r-1\"", "\"requestID\":{,}"),
+            ("\"requestID\":\"r-1\"", "\"requestID\":[,1]"),
+            // An escape or a control character after the first sixteen bytes of a string.
+            (
+                "\"aws-cli/2.15.0\"",
+                "\"aws-cli/2.15.0 Python/3.11 exe/x86_64\\u0041 past the first step\"",
+            ),
+            (
+                "\"requestID\":\"r-1\"",
+                "\"requestID\":\"r-1 long enough to pass one step\u{1}\"",
+            ),
             ("\"readOnly\":true", "\"readOnly\":\"maybe\""),
             ("\"readOnly\":true", "\"readOnly\":true,\"readOnly\":false"),
             (
