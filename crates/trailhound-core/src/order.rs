@@ -155,6 +155,10 @@ impl Reorder {
             bucket.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.key().cmp(&b.key())));
             self.held_len -= bucket.len();
             self.released = Some(self.released.map_or(time, |r| r.max(time)));
+            // Their loads started together, so that their cache misses overlap.
+            for held in &bucket {
+                held.event.warm(false);
+            }
             for held in bucket {
                 out(held.event);
             }

@@ -144,7 +144,7 @@ impl Stages {
     /// decoding thread a reorder window ago and are no longer in the cache, and starting their
     /// loads now lets those misses overlap with the work on the event before it.
     fn take(&mut self, ev: Box<Event>) {
-        touch(&ev, self.enrich.is_some());
+        ev.warm(self.enrich.is_some());
         if let Some(prev) = self.next.replace(ev) {
             self.process(prev);
         }
@@ -174,23 +174,6 @@ impl Stages {
         }
         detectors.on_event(&ev, &ua, obs.as_ref(), tracker, book);
     }
-}
-
-/// Loads the first byte of each heap string the stages will read of `ev`: the user agent (parsed
-/// for detect), and for enrich the principal ARNs and the record text.
-fn touch(ev: &Event, enrich: bool) {
-    let first = |s: &str| s.as_bytes().first().copied();
-    let agent = first(&ev.user_agent);
-    let (arn, issuer, raw) = if enrich {
-        (
-            ev.identity.arn.as_deref().and_then(first),
-            ev.identity.issuer_arn.as_deref().and_then(first),
-            ev.raw.as_ref().and_then(|r| r.open().first().copied()),
-        )
-    } else {
-        (None, None, None)
-    };
-    std::hint::black_box((agent, arn, issuer, raw));
 }
 
 impl Engine {
