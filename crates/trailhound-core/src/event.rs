@@ -365,10 +365,9 @@ impl Eq for RawText {}
 impl Event {
     /// Reads the fields and the first byte of each heap string that the stages after the reorder
     /// window read, and throws them away: the event was decoded a window ago, out of the cache, so
-    /// starting these loads early (for every event of a released second at once, and once more
-    /// one event ahead) lets their misses overlap. `enrich`: also the record text and the
-    /// principal ARNs' text that enrich writes.
-    pub fn warm(&self, enrich: bool) {
+    /// starting these loads for every event of a released second at once lets their misses
+    /// overlap.
+    pub fn warm(&self) {
         let first = |s: &str| s.as_bytes().first().copied();
         let len = |s: &Option<CompactString>| s.as_ref().map(CompactString::len);
         let id = &self.identity;
@@ -386,13 +385,16 @@ impl Event {
             std::mem::discriminant(&self.detail),
             first(&self.user_agent),
         ));
-        if enrich {
-            std::hint::black_box((
-                id.arn.as_deref().and_then(first),
-                id.issuer_arn.as_deref().and_then(first),
-                self.raw.as_ref().and_then(|r| r.open().first().copied()),
-            ));
-        }
+    }
+
+    /// [`Event::warm`] for what only enrich reads: the record text and the principal ARNs' text.
+    pub fn warm_text(&self) {
+        let first = |s: &str| s.as_bytes().first().copied();
+        std::hint::black_box((
+            self.identity.arn.as_deref().and_then(first),
+            self.identity.issuer_arn.as_deref().and_then(first),
+            self.raw.as_ref().and_then(|r| r.open().first().copied()),
+        ));
     }
 
     /// `eventSource:eventName` without the `.amazonaws.com` suffix, e.g. `ec2:DescribeInstances`.

@@ -157,7 +157,7 @@ impl Reorder {
             self.released = Some(self.released.map_or(time, |r| r.max(time)));
             // Their loads started together, so that their cache misses overlap.
             for held in &bucket {
-                held.event.warm(false);
+                held.event.warm();
             }
             for held in bucket {
                 out(held.event);

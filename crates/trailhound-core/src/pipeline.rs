@@ -140,11 +140,14 @@ impl EnrichOut {
 }
 
 impl Stages {
-    /// Takes the next event in order. It is processed one step late: its strings were copied on a
-    /// decoding thread a reorder window ago and are no longer in the cache, and starting their
-    /// loads now lets those misses overlap with the work on the event before it.
+    /// Takes the next event in order. It is processed one step late: the text enrich writes was
+    /// copied on a decoding thread a reorder window ago and is no longer in the cache, and starting
+    /// its loads now lets those misses overlap with the work on the event before it (what the
+    /// other stages read was warmed when the window released the event, [`Event::warm`]).
     fn take(&mut self, ev: Box<Event>) {
-        ev.warm(self.enrich.is_some());
+        if self.enrich.is_some() {
+            ev.warm_text();
+        }
         if let Some(prev) = self.next.replace(ev) {
             self.process(prev);
         }
