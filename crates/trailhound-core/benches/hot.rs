@@ -114,7 +114,7 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let agents: Vec<&str> = events.iter().map(|e| e.user_agent.as_str()).collect();
+    let agents: Vec<&str> = events.iter().map(|e| e.user_agent()).collect();
     let mut g = c.benchmark_group("lookups");
     g.throughput(Throughput::Elements(agents.len() as u64));
     g.bench_function("user_agent_parse", |b| {

@@ -1,9 +1,10 @@
 //! The compact, owned form of one CloudTrail event: only the fields later stages need.
 //!
 //! Decoding borrows from the input buffer and copies into this struct once, so events can wait in
-//! the reorder window after their file is gone. Strings are `CompactString` (inline up to 24 bytes:
-//! access key ids, addresses, regions and event names never touch the heap). Secrets
-//! (`sessionToken`, `secretAccessKey`) are never copied here.
+//! the reorder window after their file is gone. Short strings are `CompactString` (inline up to 24
+//! bytes: access key ids, addresses and regions never touch the heap); the texts that are usually
+//! longer (the id, source, name, user agent and the two ARNs) share one heap block ([`Texts`]).
+//! Secrets (`sessionToken`, `secretAccessKey`) are never copied here.
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
@@ -12,6 +13,8 @@ use compact_str::CompactString;
 use memchr::memmem::Finder;
 
 use crate::time::EventTime;
+
+mod serde_form;
 
 /// `userIdentity.type`.
 #[derive(
@@ -90,13 +93,11 @@ impl Delivery {
     }
 }
 
-/// Who made the call.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Who made the call (its ARNs are the event's: [`Event::identity_arn`], [`Event::issuer_arn`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// `userIdentity.type`.
     pub kind: IdentityType,
-    /// `userIdentity.arn`.
-    pub arn: Option<CompactString>,
     /// `userIdentity.accountId`.
     pub account_id: Option<CompactString>,
     /// `userIdentity.accessKeyId`: the credential used.
@@ -105,8 +106,6 @@ pub struct Identity {
     pub invoked_by: Option<CompactString>,
     /// `userIdentity.sessionContext.ec2RoleDelivery`.
     pub delivery: Option<Delivery>,
-    /// `userIdentity.sessionContext.sessionIssuer.arn`: the role behind an assumed-role session.
-    pub issuer_arn: Option<CompactString>,
     /// `userIdentity.sessionContext.sourceIdentity`.
     pub source_identity: Option<CompactString>,
 }
@@ -215,22 +214,20 @@ pub enum Detail {
 }
 
 /// One decoded CloudTrail event.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Its serde form is that of the fields, with the texts of [`Texts`] in their CloudTrail places
+/// (see `event/serde`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// `eventTime` (or `@timestamp`).
     pub time: EventTime,
-    /// `eventID` (empty when the record has none).
-    pub event_id: CompactString,
-    /// `eventSource`, e.g. `ec2.amazonaws.com`.
-    pub event_source: CompactString,
-    /// `eventName`.
-    pub event_name: CompactString,
+    /// `eventID`, `eventSource`, `eventName`, `userAgent` and the identity's two ARNs: read them
+    /// with [`Event::event_id`] and its siblings.
+    pub texts: Texts,
     /// `awsRegion`.
     pub region: CompactString,
     /// `sourceIPAddress` as written (an address, a service name or `AWS Internal`).
     pub source_ip: CompactString,
-    /// `userAgent`.
-    pub user_agent: CompactString,
     /// `recipientAccountId`.
     pub recipient_account: CompactString,
     /// `readOnly` (string booleans accepted); `None` when absent.
@@ -254,8 +251,97 @@ pub struct Event {
     pub raw: Option<RawText>,
     /// The Sigma rules the record matches (indexes into the run's rule set), decided while
     /// decoding, when rules are loaded.
-    #[serde(default)]
     pub sigma: Option<Box<[u16]>>,
+}
+
+/// The event's texts that are usually too long for `CompactString`'s 24 inline bytes (a UUID, a
+/// user agent, two ARNs; some sources and names), in one heap block. As six `CompactString`s they
+/// were up to six heap blocks per event, allocated on a decoding thread and freed on the engine's,
+/// where a free costs more than on the thread that allocated; one block is one allocation.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Texts {
+    block: Box<str>,
+    /// Where each part ends in `block`; each starts where the one before ends.
+    ends: [u32; PARTS],
+    /// Bit `i` is set when part `i` is present (only the ARNs can be absent).
+    present: u8,
+}
+
+/// How many texts a [`Texts`] holds.
+const PARTS: usize = 6;
+
+/// The texts of one event, borrowed, to build its [`Texts`] from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextParts<'a> {
+    /// `eventID` (empty when the record has none).
+    pub event_id: &'a str,
+    /// `eventSource`.
+    pub event_source: &'a str,
+    /// `eventName`.
+    pub event_name: &'a str,
+    /// `userAgent` (empty when the record has none).
+    pub user_agent: &'a str,
+    /// `userIdentity.arn`.
+    pub identity_arn: Option<&'a str>,
+    /// `userIdentity.sessionContext.sessionIssuer.arn`.
+    pub issuer_arn: Option<&'a str>,
+}
+
+impl Texts {
+    /// The parts, copied into one block. A part that would end beyond 4 GiB in it (never seen: a
+    /// record that large is refused by the decoder) is kept empty.
+    pub fn new(parts: TextParts<'_>) -> Texts {
+        let all = [
+            Some(parts.event_id),
+            Some(parts.event_source),
+            Some(parts.event_name),
+            Some(parts.user_agent),
+            parts.identity_arn,
+            parts.issuer_arn,
+        ];
+        let total = all.iter().flatten().map(|p| p.len()).sum();
+        let mut block = String::with_capacity(total);
+        let mut texts = Texts::default();
+        for (i, part) in all.iter().enumerate() {
+            if let Some(part) = part {
+                texts.present |= 1 << i;
+                if u32::try_from(block.len() + part.len()).is_ok() {
+                    block.push_str(part);
+                }
+            }
+            texts.ends[i] = block.len() as u32;
+        }
+        texts.block = block.into_boxed_str();
+        texts
+    }
+
+    /// Part `i`, when present.
+    fn get(&self, i: usize) -> Option<&str> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.block.get(start as usize..self.ends[i] as usize)
+    }
+
+    /// The parts, borrowed.
+    pub fn parts(&self) -> TextParts<'_> {
+        let text = |i| self.get(i).unwrap_or("");
+        TextParts {
+            event_id: text(0),
+            event_source: text(1),
+            event_name: text(2),
+            user_agent: text(3),
+            identity_arn: self.get(4),
+            issuer_arn: self.get(5),
+        }
+    }
+}
+
+impl fmt::Debug for Texts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.parts(), f)
+    }
 }
 
 /// A record's text: a span of its log file's text, shared by the file's records (one copy of the
@@ -363,27 +449,57 @@ impl PartialEq for RawText {
 impl Eq for RawText {}
 
 impl Event {
+    /// `eventID` (empty when the record has none).
+    pub fn event_id(&self) -> &str {
+        self.texts.get(0).unwrap_or("")
+    }
+
+    /// `eventSource`, e.g. `ec2.amazonaws.com`.
+    pub fn event_source(&self) -> &str {
+        self.texts.get(1).unwrap_or("")
+    }
+
+    /// `eventName`.
+    pub fn event_name(&self) -> &str {
+        self.texts.get(2).unwrap_or("")
+    }
+
+    /// `userAgent` (empty when the record has none).
+    pub fn user_agent(&self) -> &str {
+        self.texts.get(3).unwrap_or("")
+    }
+
+    /// `userIdentity.arn`.
+    pub fn identity_arn(&self) -> Option<&str> {
+        self.texts.get(4)
+    }
+
+    /// `userIdentity.sessionContext.sessionIssuer.arn`: the role behind an assumed-role session.
+    pub fn issuer_arn(&self) -> Option<&str> {
+        self.texts.get(5)
+    }
+
     /// Reads the fields and the first byte of each heap string that the stages after the reorder
     /// window read, and throws them away: the event was decoded a window ago, out of the cache, so
     /// starting these loads for every event of a released second at once lets their misses
     /// overlap.
     pub fn warm(&self) {
-        let first = |s: &str| s.as_bytes().first().copied();
         let len = |s: &Option<CompactString>| s.as_ref().map(CompactString::len);
         let id = &self.identity;
         std::hint::black_box((
             self.time,
-            self.event_source.len(),
-            self.event_name.len(),
+            self.texts.ends,
+            // The start of the block and of the user agent and the ARNs, which may lie in later
+            // cache lines.
+            self.texts.block.as_bytes().first(),
+            self.texts.block.as_bytes().get(self.texts.ends[2] as usize),
+            self.texts.block.as_bytes().get(self.texts.ends[3] as usize),
             self.source_ip.len(),
             self.recipient_account.len(),
             len(&self.error_code),
-            len(&id.arn),
             len(&id.access_key_id),
-            len(&id.issuer_arn),
             len(&id.invoked_by),
             std::mem::discriminant(&self.detail),
-            first(&self.user_agent),
         ));
     }
 
@@ -391,19 +507,17 @@ impl Event {
     pub fn warm_text(&self) {
         let first = |s: &str| s.as_bytes().first().copied();
         std::hint::black_box((
-            self.identity.arn.as_deref().and_then(first),
-            self.identity.issuer_arn.as_deref().and_then(first),
+            self.identity_arn().and_then(first),
+            self.issuer_arn().and_then(first),
             self.raw.as_ref().and_then(|r| r.open().first().copied()),
         ));
     }
 
     /// `eventSource:eventName` without the `.amazonaws.com` suffix, e.g. `ec2:DescribeInstances`.
     pub fn action(&self) -> String {
-        let service = self
-            .event_source
-            .strip_suffix(".amazonaws.com")
-            .unwrap_or(&self.event_source);
-        format!("{service}:{}", self.event_name)
+        let source = self.event_source();
+        let service = source.strip_suffix(".amazonaws.com").unwrap_or(source);
+        format!("{service}:{}", self.event_name())
     }
 
     /// The account the event belongs to: `recipientAccountId`, else the caller's account.
@@ -478,6 +592,42 @@ mod tests {
             RawText::within(&doc, "{\"a\":1}").is_none(),
             "not in the document"
         );
+    }
+
+    #[test]
+    fn texts_keep_each_part_and_tell_absent_from_empty() {
+        let parts = TextParts {
+            event_id: "3038ebd2-c98a-4c65-9b6e-e22506292313",
+            event_source: "ec2.amazonaws.com",
+            event_name: "DescribeInstances",
+            user_agent: "",
+            identity_arn: Some(""),
+            issuer_arn: None,
+        };
+        let texts = Texts::new(parts);
+        let back = texts.parts();
+        assert_eq!(
+            (back.event_id, back.event_source, back.event_name),
+            (parts.event_id, parts.event_source, parts.event_name)
+        );
+        assert_eq!(
+            (back.user_agent, back.identity_arn, back.issuer_arn),
+            ("", Some(""), None)
+        );
+        let all = TextParts {
+            identity_arn: Some("arn:aws:sts::1:assumed-role/r/s"),
+            issuer_arn: Some("arn:aws:iam::1:role/r"),
+            user_agent: "aws-cli/2.15.0",
+            ..parts
+        };
+        let texts = Texts::new(all);
+        assert_eq!(
+            format!("{:?}", texts.parts()),
+            format!("{all:?}"),
+            "every part, in its place"
+        );
+        assert_eq!(texts.block.len(), 36 + 17 + 17 + 14 + 31 + 21, "one block");
+        assert_eq!(Texts::new(TextParts::default()).parts().identity_arn, None);
     }
 
     #[test]

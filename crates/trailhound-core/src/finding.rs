@@ -309,17 +309,17 @@ impl Evidence {
     pub fn add(&mut self, ev: &Event) {
         // The action is formatted only when it is new (many evidence events repeat one action).
         let service = ev
-            .event_source
+            .event_source()
             .strip_suffix(".amazonaws.com")
-            .unwrap_or(&ev.event_source);
+            .unwrap_or(ev.event_source());
         let known = self.actions.iter().any(|a| {
-            a.len() == service.len() + 1 + ev.event_name.len()
+            a.len() == service.len() + 1 + ev.event_name().len()
                 && a.starts_with(service)
                 && a[service.len()..].starts_with(':')
-                && a.ends_with(ev.event_name.as_str())
+                && a.ends_with(ev.event_name())
         });
         let action = (!known).then(|| ev.action());
-        self.add_parts(ev.time, &ev.event_id, action, &ev.user_agent);
+        self.add_parts(ev.time, ev.event_id(), action, ev.user_agent());
     }
 
     /// Adds one event from its parts.

@@ -37,9 +37,9 @@ impl Held {
         let e = &self.event;
         (
             self.id,
-            &e.event_id,
-            &e.event_source,
-            &e.event_name,
+            e.event_id(),
+            e.event_source(),
+            e.event_name(),
             &e.source_ip,
         )
     }
@@ -91,10 +91,10 @@ impl Reorder {
 
     /// Takes one event; calls `out` with every event that leaves the window, in order.
     pub fn push(&mut self, event: Box<Event>, out: &mut impl FnMut(Box<Event>)) {
-        let id = if event.event_id.is_empty() {
+        let id = if event.event_id().is_empty() {
             0
         } else {
-            let id = id_key(&event.event_id);
+            let id = id_key(event.event_id());
             if !self.seen.insert(id) {
                 self.stats.duplicates += 1;
                 return;
@@ -280,18 +280,20 @@ fn hashed(id: &str) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Detail, Identity, IdentityType};
+    use crate::event::{Detail, Identity, IdentityType, TextParts, Texts};
     use crate::time::MINUTE;
 
     fn ev(id: &str, minute: i64) -> Event {
         Event {
             time: EventTime(minute * MINUTE),
-            event_id: id.into(),
-            event_source: "sts.amazonaws.com".into(),
-            event_name: "GetCallerIdentity".into(),
+            texts: Texts::new(TextParts {
+                event_id: id,
+                event_source: "sts.amazonaws.com",
+                event_name: "GetCallerIdentity",
+                ..TextParts::default()
+            }),
             region: "us-east-1".into(),
             source_ip: "203.0.113.5".into(),
-            user_agent: "".into(),
             recipient_account: "123456789012".into(),
             read_only: Some(true),
             error_code: None,
@@ -300,12 +302,10 @@ mod tests {
             presigned: false,
             identity: Identity {
                 kind: IdentityType::IamUser,
-                arn: None,
                 account_id: None,
                 access_key_id: None,
                 invoked_by: None,
                 delivery: None,
-                issuer_arn: None,
                 source_identity: None,
             },
             detail: Detail::None,
@@ -318,9 +318,9 @@ mod tests {
         let mut r = Reorder::new(window, window);
         let mut out = Vec::new();
         for e in events {
-            r.push(Box::new(e), &mut |e| out.push(e.event_id.to_string()));
+            r.push(Box::new(e), &mut |e| out.push(e.event_id().to_string()));
         }
-        r.finish(&mut |e| out.push(e.event_id.to_string()));
+        r.finish(&mut |e| out.push(e.event_id().to_string()));
         (out, r.stats())
     }
 

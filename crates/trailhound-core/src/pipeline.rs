@@ -171,7 +171,7 @@ impl Stages {
             next: _,
         } = self;
         let obs = tracker.observe(&ev, book);
-        let ua = agents.parse(&ev.user_agent);
+        let ua = agents.parse(ev.user_agent());
         if let Some(e) = enrich {
             e.write(&ev, &ua, tracker, book);
         }

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::net;
-use crate::event::{is_instance_id, Delivery, Detail, Event, Identity, IdentityType, Issued};
+use crate::event::{
+    is_instance_id, Delivery, Detail, Event, Identity, IdentityType, Issued, TextParts, Texts,
+};
 use crate::time::EventTime;
 
 /// The top-level fields of one value in the input: an event, an EventBridge envelope, a log
@@ -183,17 +185,33 @@ impl<'a> RawEvent<'a> {
             .ok_or_else(|| format!("eventTime {raw_time:?} is not an RFC 3339 time"))?;
         let event_source = self.event_source.ok_or("missing eventSource")?;
         let event_name = self.event_name.ok_or("missing eventName")?;
+        let (identity_arn, issuer_arn) = match &self.user_identity {
+            Some(id) => (
+                id.arn.as_deref(),
+                id.session_context
+                    .as_ref()
+                    .and_then(|c| c.session_issuer.as_ref())
+                    .and_then(|i| i.arn.as_deref()),
+            ),
+            None => (None, None),
+        };
+        let texts = Texts::new(TextParts {
+            event_id: self.event_id.as_deref().unwrap_or(""),
+            event_source: &event_source,
+            event_name: &event_name,
+            user_agent: self.user_agent.as_deref().unwrap_or(""),
+            identity_arn,
+            issuer_arn,
+        });
         let identity = self
             .user_identity
             .map(RawIdentity::into_identity)
             .unwrap_or(Identity {
                 kind: IdentityType::Missing,
-                arn: None,
                 account_id: None,
                 access_key_id: None,
                 invoked_by: None,
                 delivery: None,
-                issuer_arn: None,
                 source_identity: None,
             });
         let failed = self.error_code.is_some();
@@ -227,12 +245,9 @@ impl<'a> RawEvent<'a> {
                 .is_some_and(|m| &*m == "QueryString");
         Ok(Event {
             time,
-            event_id: compact(self.event_id).unwrap_or_default(),
-            event_source: CompactString::from(&*event_source),
-            event_name: CompactString::from(&*event_name),
+            texts,
             region: compact(self.aws_region).unwrap_or_default(),
             source_ip: compact(self.source_ip_address).unwrap_or_default(),
-            user_agent: compact(self.user_agent).unwrap_or_default(),
             recipient_account: compact(self.recipient_account_id).unwrap_or_default(),
             read_only: self.read_only,
             error_code: compact(self.error_code),
@@ -249,25 +264,19 @@ impl<'a> RawEvent<'a> {
 
 impl RawIdentity<'_> {
     fn into_identity(self) -> Identity {
-        let (delivery, issuer_arn, source_identity) = match self.session_context {
-            Some(ctx) => (
-                ctx.ec2_role_delivery,
-                ctx.session_issuer.and_then(|i| compact(i.arn)),
-                compact(ctx.source_identity),
-            ),
-            None => (None, None, None),
+        let (delivery, source_identity) = match self.session_context {
+            Some(ctx) => (ctx.ec2_role_delivery, compact(ctx.source_identity)),
+            None => (None, None),
         };
         Identity {
             kind: self
                 .kind
                 .as_deref()
                 .map_or(IdentityType::Missing, IdentityType::from_cloudtrail),
-            arn: compact(self.arn),
             account_id: compact(self.account_id),
             access_key_id: compact(self.access_key_id),
             invoked_by: compact(self.invoked_by),
             delivery,
-            issuer_arn,
             source_identity,
         }
     }

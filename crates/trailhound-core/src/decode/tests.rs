@@ -22,7 +22,7 @@ fn run(bytes: &[u8]) -> (Vec<Event>, Vec<Skip>) {
 }
 
 fn ids(events: &[Event]) -> Vec<&str> {
-    events.iter().map(|e| e.event_id.as_str()).collect()
+    events.iter().map(|e| e.event_id()).collect()
 }
 
 #[test]

@@ -239,14 +239,14 @@ impl RoleChaining {
                 add_unique(
                     &mut d.evidence,
                     now,
-                    &ev.event_id,
+                    ev.event_id(),
                     Some(ev.action()),
-                    &ev.user_agent,
+                    ev.user_agent(),
                 );
                 // The reported path is a snapshot: give its hop the other copy's id too.
                 for h in d.first.hops.iter_mut().filter(|h| h.key == key) {
-                    if !h.event_ids.contains(&ev.event_id) {
-                        h.event_ids.push(ev.event_id.clone());
+                    if !h.event_ids.iter().any(|i| i == ev.event_id()) {
+                        h.event_ids.push(ev.event_id().into());
                     }
                 }
             }
@@ -404,7 +404,7 @@ impl RoleChaining {
                 None if room => {
                     let sensitive = ev.read_only == Some(false)
                         && ev.identity.invoked_by.is_none()
-                        && SENSITIVE_SOURCES.contains(&ev.event_source.as_str());
+                        && SENSITIVE_SOURCES.contains(&ev.event_source());
                     d.routine.insert(
                         action.clone(),
                         Routine {

@@ -225,7 +225,7 @@ fn draft(
     let delivery = obs.delivery;
     let role_arn = inst
         .and_then(|i| i.role_arn.as_deref())
-        .or(ev.identity.issuer_arn.as_deref())
+        .or(ev.issuer_arn())
         .map(str::to_owned);
     let region = inst
         .and_then(|i| i.region.as_deref())
@@ -262,7 +262,7 @@ fn draft(
         ),
         account_id: account,
         region,
-        principal_arn: ev.identity.arn.as_deref().unwrap_or("").to_owned(),
+        principal_arn: ev.identity_arn().unwrap_or("").to_owned(),
         role_arn,
         access_key_id: obs.key.to_string(),
         access_key_ids: vec![obs.key.to_string()],
@@ -270,7 +270,7 @@ fn draft(
         credential_delivery: delivery.map(Delivery::as_str),
         source_ip: obs.ip.to_string(),
         source_ip_context: class.context,
-        user_agent: ev.user_agent.to_string(),
+        user_agent: ev.user_agent().to_string(),
         user_agents: Vec::new(),
         first_seen: String::new(),
         last_seen: String::new(),

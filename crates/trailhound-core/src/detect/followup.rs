@@ -79,7 +79,7 @@ impl FollowUps {
         if id.kind == IdentityType::AwsService || id.invoked_by.is_some() {
             return;
         }
-        let facts = catalog.lookup(&ev.event_source, &ev.event_name);
+        let facts = catalog.lookup(ev.event_source(), ev.event_name());
         let Some((family, reason)) = facts.follow_up else {
             return;
         };
@@ -90,7 +90,7 @@ impl FollowUps {
         let key = id.access_key_id.as_deref().filter(|k| !k.is_empty());
         let lineage = tracker.lineage();
         let parent = key.and_then(|k| suspects.nearest(k, lineage, now, |_| true));
-        if parent.is_none() && reaches_into_instances(&ev.event_source, &ev.event_name) {
+        if parent.is_none() && reaches_into_instances(ev.event_source(), ev.event_name()) {
             return;
         }
         let severity = parent.map_or(Severity::Low, |(_, s)| s.severity.max(Severity::Medium));
@@ -108,15 +108,15 @@ impl FollowUps {
             f.id = stable_id(&[family.as_str(), &subject]);
             f.account_id = ev.account().to_owned();
             f.region = ev.region.to_string();
-            f.principal_arn = id.arn.as_deref().unwrap_or("").to_owned();
-            f.role_arn = id.issuer_arn.as_deref().map(str::to_owned);
+            f.principal_arn = ev.identity_arn().unwrap_or("").to_owned();
+            f.role_arn = ev.issuer_arn().map(str::to_owned);
             f.access_key_id = key.unwrap_or("").to_owned();
             f.instance_id = key
                 .and_then(|k| tracker.key(k, now))
                 .map(|i| i.instance.to_string());
             f.source_ip = ev.source_ip.to_string();
             f.source_ip_context = source_context(book, &ev.source_ip, Some(ev));
-            f.user_agent = ev.user_agent.to_string();
+            f.user_agent = ev.user_agent().to_string();
             if let Some(s) = session {
                 attach_lineage(&mut f, s);
             }
@@ -153,11 +153,11 @@ impl FollowUps {
 fn principal(ev: &Event) -> &str {
     let id = &ev.identity;
     if id.kind == IdentityType::AssumedRole {
-        if let Some(r) = id.issuer_arn.as_deref() {
+        if let Some(r) = ev.issuer_arn() {
             return r;
         }
     }
-    id.arn.as_deref().unwrap_or("unknown")
+    ev.identity_arn().unwrap_or("unknown")
 }
 
 /// Session Manager, Run Command and EC2 Instance Connect: people's everyday way onto instances.

@@ -139,15 +139,15 @@ fn new_draft(
     f.title = format!("Sigma: {}", rule.title);
     f.account_id = ev.account().to_owned();
     f.region = ev.region.to_string();
-    f.principal_arn = ev.identity.arn.as_deref().unwrap_or("").to_owned();
-    f.role_arn = ev.identity.issuer_arn.as_deref().map(str::to_owned);
+    f.principal_arn = ev.identity_arn().unwrap_or("").to_owned();
+    f.role_arn = ev.issuer_arn().map(str::to_owned);
     f.access_key_id = key.unwrap_or("").to_owned();
     f.instance_id = key
         .and_then(|k| tracker.key(k, now))
         .map(|i| i.instance.to_string());
     f.source_ip = ev.source_ip.to_string();
     f.source_ip_context = source_context(book, &ev.source_ip, Some(ev));
-    f.user_agent = ev.user_agent.to_string();
+    f.user_agent = ev.user_agent().to_string();
     f.mitre = techniques(&rule.tags);
     f.rule = Some(RuleRef {
         id: rule.id.clone(),
@@ -252,11 +252,11 @@ fn remediation(f: &Finding, references: &[String], linked: bool) -> Remediation 
 fn principal(ev: &Event) -> &str {
     let id = &ev.identity;
     if id.kind == IdentityType::AssumedRole {
-        if let Some(r) = id.issuer_arn.as_deref() {
+        if let Some(r) = ev.issuer_arn() {
             return r;
         }
     }
-    id.arn.as_deref().unwrap_or("unknown")
+    ev.identity_arn().unwrap_or("unknown")
 }
 
 fn severity(level: &str) -> Severity {

@@ -129,9 +129,7 @@ impl Ssrf {
         let now = ev.time;
         let inst = tracker.instance(&obs.instance, now);
         let Some(role) = ev
-            .identity
-            .issuer_arn
-            .as_deref()
+            .issuer_arn()
             .or_else(|| inst.and_then(|i| i.role_arn.as_deref()))
         else {
             return;
@@ -146,7 +144,7 @@ impl Ssrf {
         let known = p.families.contains(&fk);
         let established = p.calls >= MIN_CALLS && now.since(p.first) >= MIN_SPAN;
         // Only a client the role has not learned is looked up (the lookup is off the hot path).
-        if !known && aws_agent(&ev.user_agent).is_some() {
+        if !known && aws_agent(ev.user_agent()).is_some() {
             return;
         }
         // A presigned URL is fetched by whatever the holder runs (a media tool, a headless browser),
@@ -199,7 +197,7 @@ impl Ssrf {
             f.id = stable_id(&[SSRF, account, &obs.instance, &obs.key]);
             f.account_id = account.to_owned();
             f.region = ev.region.to_string();
-            f.principal_arn = ev.identity.arn.as_deref().unwrap_or("").to_owned();
+            f.principal_arn = ev.identity_arn().unwrap_or("").to_owned();
             f.role_arn = Some(role.to_owned());
             f.access_key_id = obs.key.to_string();
             f.instance_id = Some(obs.instance.to_string());
@@ -210,7 +208,7 @@ impl Ssrf {
                 "the instance's own address ({})",
                 f.source_ip_context.summary
             );
-            f.user_agent = ev.user_agent.to_string();
+            f.user_agent = ev.user_agent().to_string();
             SsrfDraft {
                 finding: f,
                 evidence: Evidence::default(),
@@ -298,5 +296,5 @@ impl SsrfDraft {
 /// the client, so its missing agent is not "no user agent". (The decoded event keeps no `eventType`;
 /// this shape is how such records look — CloudTrail network activity events, AWS docs.)
 pub(super) fn is_network_activity(ev: &Event) -> bool {
-    ev.user_agent.is_empty() && ev.read_only.is_none() && ev.vpc_endpoint_id.is_some()
+    ev.user_agent().is_empty() && ev.read_only.is_none() && ev.vpc_endpoint_id.is_some()
 }

@@ -156,7 +156,7 @@ impl Engine {
     /// One event through track → detect.
     pub(crate) fn feed(&mut self, ev: Event) {
         let obs = self.tracker.observe(&ev, &self.book);
-        let ua = UserAgent::parse(&ev.user_agent);
+        let ua = UserAgent::parse(ev.user_agent());
         self.detectors
             .on_event(&ev, &ua, obs.as_ref(), &self.tracker, &self.book);
     }

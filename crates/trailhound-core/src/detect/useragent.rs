@@ -135,7 +135,7 @@ impl AttackTools {
             .and_then(|s| s.origin.key.as_deref().map(str::to_owned))
             .or_else(|| session.map(|s| s.origin.principal.to_string()))
             .or_else(|| key.map(str::to_owned))
-            .or_else(|| id.arn.as_deref().map(str::to_owned))
+            .or_else(|| ev.identity_arn().map(str::to_owned))
             .unwrap_or_else(|| ev.account().to_owned());
         let parent = key.and_then(|k| {
             suspects
@@ -157,14 +157,14 @@ impl AttackTools {
                 kind.as_str(),
                 session
                     .filter(|s| s.origin.key.is_some())
-                    .map_or(id.arn.as_deref().unwrap_or(&root), |s| &s.origin.principal)
+                    .map_or(ev.identity_arn().unwrap_or(&root), |s| &s.origin.principal)
             );
             f.account_id = ev.account().to_owned();
             f.region = ev.region.to_string();
             f.principal_arn = session
                 .filter(|s| s.origin.key.is_some())
                 .map(|s| s.origin.principal.to_string())
-                .or_else(|| id.arn.as_deref().map(str::to_owned))
+                .or_else(|| ev.identity_arn().map(str::to_owned))
                 .unwrap_or_default();
             f.access_key_id = session
                 .and_then(|s| s.origin.key.as_deref())
@@ -173,7 +173,7 @@ impl AttackTools {
                 .to_owned();
             f.source_ip = ev.source_ip.to_string();
             f.source_ip_context = source_context(book, &ev.source_ip, Some(ev));
-            f.user_agent = ev.user_agent.to_string();
+            f.user_agent = ev.user_agent().to_string();
             if let Some(s) = session {
                 attach_lineage(&mut f, s);
             }
@@ -191,14 +191,14 @@ impl AttackTools {
         d.finding.severity = d.finding.severity.max(severity);
         d.evidence.add(ev);
         if d.agents.len() < 1000 {
-            d.agents.insert(ev.user_agent.to_string());
+            d.agents.insert(ev.user_agent().to_string());
         }
         if let Some(k) = key {
             if d.sessions.len() < 100 {
                 d.sessions.insert(k.to_owned());
             }
         }
-        if let Some(r) = id.issuer_arn.as_deref() {
+        if let Some(r) = ev.issuer_arn() {
             if d.roles.len() < 50 {
                 d.roles.insert(r.to_owned());
             }

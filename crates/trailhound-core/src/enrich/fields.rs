@@ -66,10 +66,10 @@ impl Serialize for Action<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let service = e
-            .event_source
+            .event_source()
             .strip_suffix(".amazonaws.com")
-            .unwrap_or(&e.event_source);
-        s.collect_str(&format_args!("{service}:{}", e.event_name))
+            .unwrap_or(e.event_source());
+        s.collect_str(&format_args!("{service}:{}", e.event_name()))
     }
 }
 
@@ -176,8 +176,8 @@ pub fn origin<'a>(ev: &'a Event, tracker: &'a Tracker) -> Origin<'a> {
     let mut o = Origin {
         kind: "unknown",
         instance_id: None,
-        principal: id.arn.as_deref(),
-        role_arn: id.issuer_arn.as_deref(),
+        principal: ev.identity_arn(),
+        role_arn: ev.issuer_arn(),
         invoked_by: id.invoked_by.as_deref(),
         credential_delivery: None,
     };
@@ -200,9 +200,8 @@ pub fn origin<'a>(ev: &'a Event, tracker: &'a Tracker) -> Origin<'a> {
                     "ec2_instance"
                 }
                 None if id.delivery.is_some() => {
-                    o.instance_id = id
-                        .arn
-                        .as_deref()
+                    o.instance_id = ev
+                        .identity_arn()
                         .and_then(crate::event::assumed_role_session);
                     o.credential_delivery = id.delivery.map(|d| d.as_str());
                     "ec2_instance"

@@ -135,7 +135,7 @@ impl Enricher {
         buf.clear();
         if self.format == Format::EsBulk {
             buf.extend_from_slice(b"{\"index\":{\"_id\":");
-            put_str(&mut buf, &ev.event_id)?;
+            put_str(&mut buf, ev.event_id())?;
             buf.extend_from_slice(b",\"_index\":");
             put_str(&mut buf, &self.index)?;
             buf.extend_from_slice(b"}}\n");
@@ -235,7 +235,7 @@ impl Enricher {
 
 /// The catalogue's facts about the event's action, counting an unknown one.
 fn facts<'c>(catalog: &'c Catalog, unknown: &mut u64, ev: &Event) -> Facts<'c> {
-    let facts = catalog.lookup(&ev.event_source, &ev.event_name);
+    let facts = catalog.lookup(ev.event_source(), ev.event_name());
     if facts.access.is_none() && facts.known_unknown.is_none() {
         *unknown += 1;
     }

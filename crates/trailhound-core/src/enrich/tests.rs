@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::config::{Settings, Trusted};
 use crate::decode::{self, tests::WithText};
+use crate::event::{TextParts, Texts};
 use crate::input;
 use crate::ranges::Ranges;
 
@@ -73,7 +74,7 @@ fn hand_written_enrichment_is_the_serde_form() {
     let mut odd_action = 0;
     for ev in &events {
         tracker.observe(ev, &book);
-        let ua = UserAgent::parse(&ev.user_agent);
+        let ua = UserAgent::parse(ev.user_agent());
         let mut line = Vec::new();
         by_hand
             .write(&mut line, ev, &ua, &tracker, &book)
@@ -83,7 +84,7 @@ fn hand_written_enrichment_is_the_serde_form() {
         let got = &line[at + ",\"enrichment\":".len()..line.len() - 2];
         let want = serde_json::to_string(&by_serde.enrichment(ev, &ua, &tracker, &book))
             .expect("serialise");
-        assert_eq!(got, want, "event {}", ev.event_id);
+        assert_eq!(got, want, "event {}", ev.event_id());
         escaped += usize::from(got.contains("\\\""));
         odd_action += usize::from(got.starts_with(r#"{"action":"odd\\svc:Odd\"Name""#));
         service += usize::from(got.contains("\"service\":"));
@@ -102,20 +103,23 @@ fn es_bulk_action_line_is_the_serde_form() {
     let index = "ct-\"odd\"";
     let mut enricher = Enricher::new(Format::EsBulk, index);
     let mut ev = corpus().swap_remove(0);
-    ev.event_id = "id-with-\"quote\"".into();
+    ev.texts = Texts::new(TextParts {
+        event_id: "id-with-\"quote\"",
+        ..ev.texts.parts()
+    });
     let mut out = Vec::new();
     enricher
         .write(
             &mut out,
             &ev,
-            &UserAgent::parse(&ev.user_agent),
+            &UserAgent::parse(ev.user_agent()),
             &tracker,
             &book,
         )
         .expect("write");
     let out = String::from_utf8(out).expect("utf-8");
     let (action, doc) = out.split_once('\n').expect("two lines");
-    let want = serde_json::json!({"index": {"_index": index, "_id": ev.event_id.as_str()}});
+    let want = serde_json::json!({"index": {"_index": index, "_id": ev.event_id()}});
     assert_eq!(action, want.to_string());
     let doc: serde_json::Value = serde_json::from_str(doc.trim_end()).expect("a JSON document");
     assert!(doc["enrichment"].is_object());

@@ -177,20 +177,20 @@ trait Fields {
 impl Fields for Event {
     fn look(&self, _path: &str, known: Known) -> Look<'_> {
         let id = &self.identity;
-        fn opt(v: &Option<compact_str::CompactString>) -> Look<'_> {
+        fn opt<S: std::ops::Deref<Target = str>>(v: Option<&S>) -> Look<'_> {
             match v {
                 Some(s) => Look::Str(s),
                 None => Look::Unknown,
             }
         }
         match known {
-            Known::EventSource => Look::Str(&self.event_source),
-            Known::EventName => Look::Str(&self.event_name),
+            Known::EventSource => Look::Str(self.event_source()),
+            Known::EventName => Look::Str(self.event_name()),
             Known::AwsRegion => Look::Str(&self.region),
-            Known::ErrorCode => opt(&self.error_code),
+            Known::ErrorCode => opt(self.error_code.as_ref()),
             Known::UserAgent | Known::SourceIp => {
-                let v = if known == Known::UserAgent {
-                    &self.user_agent
+                let v: &str = if known == Known::UserAgent {
+                    self.user_agent()
                 } else {
                     &self.source_ip
                 };
@@ -212,8 +212,8 @@ impl Fields for Event {
                 IdentityType::WebIdentityUser => Look::Str("WebIdentityUser"),
                 IdentityType::Other | IdentityType::Missing => Look::Unknown,
             },
-            Known::IdentityArn => opt(&id.arn),
-            Known::IssuerType => match id.issuer_arn.as_deref() {
+            Known::IdentityArn => self.identity_arn().map_or(Look::Unknown, Look::Str),
+            Known::IssuerType => match self.issuer_arn() {
                 Some(a) if a.contains(":role/") => Look::Str("Role"),
                 _ => Look::Unknown,
             },
@@ -485,7 +485,7 @@ impl RuleSet {
     /// event (never `False`).
     pub fn candidates(&self, ev: &Event, mut f: impl FnMut(usize, Tri)) {
         let mut buf = [0u8; 128];
-        let name = ev.event_name.as_bytes();
+        let name = ev.event_name().as_bytes();
         let indexed = if name.len() <= buf.len() {
             let lower = &mut buf[..name.len()];
             lower.copy_from_slice(name);

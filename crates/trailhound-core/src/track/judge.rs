@@ -247,8 +247,8 @@ impl Tracker {
             last: now,
             count: 1,
             key: ev.identity.access_key_id.clone().unwrap_or_default(),
-            first_event: ev.event_id.as_str().into(),
-            user_agent: self.strings.get(&ev.user_agent),
+            first_event: ev.event_id().into(),
+            user_agent: self.strings.get(ev.user_agent()),
         });
         let account = inst.account.clone();
         self.owners.upsert(ip, now, || Owner {
@@ -344,7 +344,7 @@ pub(super) fn implausible(
     owner: Option<&Owner>,
     book: &AddressBook,
 ) -> Option<Implausible> {
-    let ua = UserAgent::parse(&ev.user_agent);
+    let ua = UserAgent::parse(ev.user_agent());
     // Offensive tools and pentest distributions cannot be an instance's workload; dual-use audit
     // scanners (Prowler, ScoutSuite) and adversary emulation legitimately run on instances.
     if let (

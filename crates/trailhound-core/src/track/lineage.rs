@@ -292,7 +292,7 @@ impl Lineage {
         issued: &Issued,
         instance_keys: &Keyed<CompactString, KeyInfo>,
     ) {
-        let Some(via) = Via::from_event_name(&ev.event_name) else {
+        let Some(via) = Via::from_event_name(ev.event_name()) else {
             return;
         };
         let now = ev.time;
@@ -309,7 +309,10 @@ impl Lineage {
                 } else {
                     OriginKind::WebIdentityFederation
                 };
-                let principal = id.arn.clone().or_else(|| issued.role_arn.clone());
+                let principal = ev
+                    .identity_arn()
+                    .map(CompactString::from)
+                    .or_else(|| issued.role_arn.clone());
                 (
                     1,
                     origin(kind, principal, None, ev, &hop),
@@ -424,19 +427,19 @@ fn hop(ev: &Event, via: Via, issued: &Issued) -> Hop {
         session_name: issued.session_name.clone(),
         at: ev.time,
         source_ip: ev.source_ip.clone(),
-        user_agent: ev.user_agent.clone(),
+        user_agent: ev.user_agent().into(),
         region: ev.region.clone(),
         caller_key: ev.identity.access_key_id.clone().filter(|k| !k.is_empty()),
-        caller_arn: ev.identity.arn.clone(),
+        caller_arn: ev.identity_arn().map(CompactString::from),
         key: issued.access_key_id.clone(),
         source_identity: issued
             .source_identity
             .clone()
             .or_else(|| ev.identity.source_identity.clone()),
-        event_ids: if ev.event_id.is_empty() {
+        event_ids: if ev.event_id().is_empty() {
             Vec::new()
         } else {
-            vec![ev.event_id.clone()]
+            vec![ev.event_id().into()]
         },
     }
 }
@@ -473,7 +476,7 @@ fn caller_origin(
     hop: &Hop,
 ) -> Origin {
     let id = &ev.identity;
-    let arn = id.arn.clone();
+    let arn = ev.identity_arn().map(CompactString::from);
     match kind {
         IdentityType::IamUser => origin(OriginKind::IamUser, arn, Some(key), ev, hop),
         IdentityType::Root => origin(OriginKind::Root, arn, Some(key), ev, hop),
@@ -495,7 +498,7 @@ fn caller_origin(
             let principal = instance.clone().or(arn);
             let mut o = origin(kind, principal, Some(key), ev, hop);
             o.instance = instance;
-            o.role_arn = id.issuer_arn.clone();
+            o.role_arn = ev.issuer_arn().map(CompactString::from);
             o
         }
     }

@@ -341,9 +341,7 @@ impl Tracker {
         let action = CompactString::from(ev.action());
         // An instance managing itself with its own role is not a person reaching in.
         let own = ev
-            .identity
-            .arn
-            .as_deref()
+            .identity_arn()
             .and_then(assumed_role_session)
             .filter(|s| is_instance_id(s));
         for id in ids.iter().filter(|id| own != Some(id.as_str())) {
@@ -352,18 +350,18 @@ impl Tracker {
                 list.remove(0);
             }
             list.push(Touch {
-                principal: ev.identity.arn.clone().unwrap_or_default(),
+                principal: ev.identity_arn().unwrap_or_default().into(),
                 ip,
                 at: now,
                 action: action.clone(),
-                event_id: ev.event_id.clone(),
+                event_id: ev.event_id().into(),
             });
             self.note(id, now, || {
                 format!(
                     "{} by {} from {ip} ({}): that address using this instance's credentials in the next {} h means they were copied off it",
                     action,
-                    ev.identity.arn.as_deref().unwrap_or("?"),
-                    ev.event_id,
+                    ev.identity_arn().unwrap_or("?"),
+                    ev.event_id(),
                     TOUCH_WINDOW / crate::time::HOUR
                 )
             });
@@ -413,7 +411,7 @@ impl Tracker {
         let instance: CompactString = match self.keys.get(key.as_str(), now) {
             Some(info) => info.instance.clone(),
             None => {
-                let session = assumed_role_session(id.arn.as_deref()?)?;
+                let session = assumed_role_session(ev.identity_arn()?)?;
                 if !is_instance_id(session) || id.delivery.is_none() {
                     return None;
                 }
@@ -425,7 +423,7 @@ impl Tracker {
         let mid_stream = fresh && !inst.issued_seen;
         let needs_role = inst.role_arn.is_none();
         self.mid_stream += u64::from(mid_stream);
-        if let (true, Some(role)) = (needs_role, &id.issuer_arn) {
+        if let (true, Some(role)) = (needs_role, ev.issuer_arn()) {
             let role = self.strings.get(role);
             if let Some(inst) = self.instances.get(instance.as_str(), now) {
                 inst.role_arn = Some(role);
@@ -460,7 +458,7 @@ impl Tracker {
         };
         if self.explain.wants(&instance) {
             self.explain
-                .verdict(&instance, now, ip, &ev.event_id, &verdict);
+                .verdict(&instance, now, ip, ev.event_id(), &verdict);
         }
         Some(Observation {
             instance,
@@ -474,8 +472,8 @@ impl Tracker {
 
 /// The EC2 service's `AssumeRole` for an instance profile (invoked by `ec2.amazonaws.com`).
 fn is_ec2_service_assume_role(ev: &Event) -> bool {
-    ev.event_name == "AssumeRole"
-        && ev.event_source == "sts.amazonaws.com"
+    ev.event_name() == "AssumeRole"
+        && ev.event_source() == "sts.amazonaws.com"
         && (ev.identity.invoked_by.as_deref() == Some("ec2.amazonaws.com")
             || (ev.identity.kind == IdentityType::AwsService
                 && ev.source_ip == "ec2.amazonaws.com"))

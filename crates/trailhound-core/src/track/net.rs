@@ -36,7 +36,7 @@ impl Tracker {
                         let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
                         format!(
                             "RunInstances ({}) gave addresses [{}]{}",
-                            ev.event_id,
+                            ev.event_id(),
                             list.join(", "),
                             if addrs.iter().any(|a| !address::is_private(*a)) {
                                 ""
@@ -71,7 +71,7 @@ impl Tracker {
                             self.retire_lock(&target, now);
                             self.give(&target, &account, ip, How::ElasticIp, now);
                             self.note(&target, now, || {
-                                format!("AssociateAddress ({}) gave Elastic IP {ip}", ev.event_id)
+                                format!("AssociateAddress ({}) gave Elastic IP {ip}", ev.event_id())
                             });
                         }
                         (None, Some(target)) => {
@@ -80,7 +80,7 @@ impl Tracker {
                             self.expect_handover(&target, allocation.clone(), now);
                             self.note(&target, now, || format!(
                                 "AssociateAddress ({}) of {} could not be resolved to an address: the next new address in the instance's own region's EC2 ranges within 30 min is its new egress",
-                                ev.event_id,
+                                ev.event_id(),
                                 allocation.as_deref().unwrap_or("an unknown allocation")
                             ));
                         }
@@ -155,7 +155,7 @@ impl Tracker {
                         self.note(&target, now, || {
                             format!(
                                 "DisassociateAddress ({}): the next new address is the instance's new egress",
-                                ev.event_id
+                                ev.event_id()
                             )
                         });
                     }
@@ -169,7 +169,10 @@ impl Tracker {
                             inst.restart();
                         }
                         self.note(id, now, || {
-                            format!("StartInstances ({}): new life, locks released", ev.event_id)
+                            format!(
+                                "StartInstances ({}): new life, locks released",
+                                ev.event_id()
+                            )
                         });
                     }
                 }

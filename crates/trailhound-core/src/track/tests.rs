@@ -1,6 +1,7 @@
 //! Tracker tests: inline CloudTrail records (real shapes), explicit times, expected verdicts.
 use super::*;
 use crate::decode::decode_bytes;
+use crate::event::{TextParts, Texts};
 use crate::ranges::Ranges;
 
 const ACCOUNT: &str = "123456789012";
@@ -258,7 +259,11 @@ fn state_per_instance_fits_the_budget() {
             &format!("3.225.{}.{}", i / 256, i % 256),
             "",
         );
-        call.identity.arn = Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/web/{id}").into());
+        let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/web/{id}");
+        call.texts = Texts::new(TextParts {
+            identity_arn: Some(&arn),
+            ..call.texts.parts()
+        });
         assert_eq!(r.verdict(call), Some(Verdict::Locked));
     }
     let b = r.tracker.state_bytes();
