@@ -19,6 +19,30 @@ struct Entry<V> {
     touched: EventTime,
 }
 
+impl<V> Entry<V> {
+    fn new(value: V, touched: EventTime) -> Entry<V> {
+        Entry { value, touched }
+    }
+}
+
+/// An entry that is present at `now`: touched when live, replaced with `make`'s value when idle
+/// past `ttl` (counted in `expired`). True when it was replaced.
+fn renew<V>(
+    entry: &mut Entry<V>,
+    now: EventTime,
+    ttl: i64,
+    expired: &mut u64,
+    make: impl FnOnce() -> V,
+) -> bool {
+    if now.since(entry.touched) <= ttl {
+        entry.touched = entry.touched.max(now);
+        return false;
+    }
+    *expired += 1;
+    *entry = Entry::new(make(), now);
+    true
+}
+
 /// Counts of entries removed, by cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Evictions {
@@ -89,26 +113,41 @@ impl<K: Hash + Eq, V> Keyed<K, V> {
             return self.upsert_full(key, now, make);
         }
         // One lookup: a live entry is touched, an expired one replaced, a new one inserted.
+        let (ttl, expired) = (self.ttl, &mut self.evictions.expired);
         match self.map.entry(key) {
-            Slot::Occupied(o) if now.since(o.get().touched) <= self.ttl => {
-                let entry = o.into_mut();
-                entry.touched = entry.touched.max(now);
-                (&mut entry.value, false)
-            }
             Slot::Occupied(o) => {
-                self.evictions.expired += 1;
                 let entry = o.into_mut();
-                *entry = Entry {
-                    value: make(),
-                    touched: now,
-                };
-                (&mut entry.value, true)
+                let fresh = renew(entry, now, ttl, expired, make);
+                (&mut entry.value, fresh)
             }
-            Slot::Vacant(v) => {
-                let entry = v.insert(Entry {
-                    value: make(),
-                    touched: now,
-                });
+            Slot::Vacant(v) => (&mut v.insert(Entry::new(make(), now)).value, true),
+        }
+    }
+
+    /// [`Self::upsert`] by a borrowed key, made owned only when it is inserted (a hot path's
+    /// key that is usually present then costs no allocation).
+    pub fn upsert_ref<Q>(
+        &mut self,
+        key: &Q,
+        now: EventTime,
+        make: impl FnOnce() -> V,
+    ) -> (&mut V, bool)
+    where
+        K: Borrow<Q> + for<'q> From<&'q Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.map.len() >= self.cap {
+            return self.upsert_full(K::from(key), now, make);
+        }
+        let (ttl, expired) = (self.ttl, &mut self.evictions.expired);
+        match self.map.entry_ref(key) {
+            EntryRef::Occupied(o) => {
+                let entry = o.into_mut();
+                let fresh = renew(entry, now, ttl, expired, make);
+                (&mut entry.value, fresh)
+            }
+            EntryRef::Vacant(v) => {
+                let entry = v.insert_with_key(K::from(key), Entry::new(make(), now));
                 (&mut entry.value, true)
             }
         }
@@ -293,6 +332,7 @@ impl<K: Clone + Hash + Eq, V: Clone> Clone for Keyed<K, V> {
 mod tests {
     use super::*;
     use crate::time::HOUR;
+    use compact_str::CompactString;
 
     #[test]
     fn expires_exactly_on_access() {
@@ -322,6 +362,36 @@ mod tests {
         assert!(k.peek("k", EventTime(3 * HOUR + 1)).is_some());
         assert!(k.get("k", EventTime(3 * HOUR + 2)).is_none());
         assert_eq!((k.len(), k.evictions().expired), (0, 2));
+    }
+
+    #[test]
+    fn upsert_by_reference_is_upsert() {
+        let mut k: Keyed<CompactString, u32> = Keyed::new(HOUR, 3);
+        let arn = "arn:aws:iam::111122223333:role/a-role-name-past-24-bytes";
+        let (v, fresh) = k.upsert_ref(arn, EventTime(0), || 1);
+        assert_eq!((*v, fresh), (1, true));
+        let (v, fresh) = k.upsert_ref(arn, EventTime(HOUR), || 2);
+        assert_eq!((*v, fresh), (1, false), "live at exactly the TTL: kept");
+        let (v, fresh) = k.upsert_ref(arn, EventTime(2 * HOUR + 1), || 3);
+        assert_eq!((*v, fresh), (3, true), "idle past the TTL: made again");
+        assert_eq!((k.len(), k.evictions().expired), (1, 1));
+        assert_eq!(
+            k.iter(EventTime(2 * HOUR + 1)).next(),
+            Some((&CompactString::from(arn), &3))
+        );
+        // Full: the oldest make room, as with `upsert`.
+        for (i, key) in ["b", "c", "d"].into_iter().enumerate() {
+            k.upsert_ref(key, EventTime(2 * HOUR + 2 + i as i64), || 9);
+        }
+        assert!(k.len() <= 3 && k.evictions().capped >= 1);
+        assert!(
+            k.peek("d", EventTime(2 * HOUR + 4)).is_some(),
+            "the newest survive"
+        );
+        assert!(
+            k.peek(arn, EventTime(2 * HOUR + 4)).is_none(),
+            "the oldest go first"
+        );
     }
 
     #[test]

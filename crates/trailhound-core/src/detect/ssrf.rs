@@ -135,7 +135,7 @@ impl Ssrf {
             return;
         };
         self.roles.maintain(now);
-        let (p, fresh) = self.roles.upsert(role.into(), now, RoleProfile::default);
+        let (p, fresh) = self.roles.upsert_ref(role, now, RoleProfile::default);
         if fresh {
             p.first = now;
         }

@@ -92,7 +92,7 @@ impl Suspects {
             return;
         }
         self.map.maintain(now);
-        let (slot, fresh) = self.map.upsert(key.into(), now, || s.clone());
+        let (slot, fresh) = self.map.upsert_ref(key, now, || s.clone());
         if !fresh && s.severity > slot.severity {
             *slot = s;
         }

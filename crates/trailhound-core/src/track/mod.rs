@@ -319,7 +319,7 @@ impl Tracker {
         let inventory = self.inventory.get(id);
         let (inst, fresh) = self
             .instances
-            .upsert(id.into(), now, || Box::new(Instance::new(account)));
+            .upsert_ref(id, now, || Box::new(Instance::new(account)));
         if fresh {
             for ip in inventory.into_iter().flatten() {
                 inst.learn(*ip, How::Inventory, now);
