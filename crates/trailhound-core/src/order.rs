@@ -45,6 +45,11 @@ impl Held {
     }
 }
 
+/// The most emptied buckets kept, and the largest kept (in events): enough for the seconds of a
+/// busy window without holding on to the memory of a burst.
+const MAX_SPARE: usize = 64;
+const MAX_SPARE_CAPACITY: usize = 4096;
+
 /// The most `eventID`s remembered for de-duplication (16 bytes each, plus the set's overhead).
 pub const MAX_IDS: usize = 20_000_000;
 
@@ -62,6 +67,10 @@ pub struct Reorder {
     released: Option<EventTime>,
     #[serde(skip)]
     seen: HashSet<u128, IdHash>,
+    /// Emptied buckets, kept for the next seconds: a bucket grows to its second's events, so a new
+    /// one per second cost several reallocations.
+    #[serde(skip)]
+    spare: Vec<Vec<Held>>,
     seen_order: VecDeque<(EventTime, u128)>,
     stats: OrderStats,
 }
@@ -78,6 +87,7 @@ impl Reorder {
             newest: None,
             released: None,
             seen: HashSet::with_hasher(IdHash::default()),
+            spare: Vec::new(),
             seen_order: VecDeque::new(),
             stats: OrderStats::default(),
         }
@@ -108,7 +118,7 @@ impl Reorder {
         self.newest = Some(self.newest.map_or(event.time, |n| n.max(event.time)));
         self.held
             .entry(event.time)
-            .or_default()
+            .or_insert_with(|| self.spare.pop().unwrap_or_default())
             .push(Held { id, event });
         self.held_len += 1;
         self.stats.max_held = self.stats.max_held.max(self.held_len);
@@ -159,8 +169,11 @@ impl Reorder {
             for held in &bucket {
                 held.event.warm();
             }
-            for held in bucket {
+            for held in bucket.drain(..) {
                 out(held.event);
+            }
+            if self.spare.len() < MAX_SPARE && bucket.capacity() <= MAX_SPARE_CAPACITY {
+                self.spare.push(bucket);
             }
         }
         // Forget ids older than the horizon behind what was released (or the oldest, past the cap).
