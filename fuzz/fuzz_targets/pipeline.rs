@@ -49,7 +49,7 @@ impl Stages {
     fn process(&mut self, ev: Box<Event>) {
         let book = book();
         let obs = self.tracker.observe(&ev, book);
-        let ua = self.agents.parse(&ev.user_agent);
+        let ua = self.agents.parse(ev.user_agent());
         let mut enricher = enricher().lock().expect("enricher");
         enricher
             .write(&mut self.enriched, &ev, &ua, &self.tracker, book)
