@@ -6,9 +6,8 @@
 //! dropped), released at once, and counted. Duplicates (an `eventID` seen within the de-duplication
 //! horizon, default one hour of event time behind the window) are dropped and counted. Memory is
 //! bounded by the events within one window plus 16 bytes per remembered id (capped).
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use crate::event::Event;
 use crate::time::EventTime;
@@ -24,7 +23,7 @@ pub struct OrderStats {
     pub max_held: usize,
 }
 
-/// A held event with its `eventID` as [`id_key`] gives it (a UUID's value, which orders as its
+/// A held event with its `eventID` as [`crate::event::id_key`] gives it (a UUID's value, which orders as its
 /// text does). Only a tie falls back to comparing text.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Held {
@@ -101,10 +100,11 @@ impl Reorder {
 
     /// Takes one event; calls `out` with every event that leaves the window, in order.
     pub fn push(&mut self, event: Box<Event>, out: &mut impl FnMut(Box<Event>)) {
-        let id = if event.event_id().is_empty() {
+        // Read from the numbers beside the text: the event was decoded on another core.
+        let id = if !event.texts.has_event_id() {
             0
         } else {
-            let id = id_key(event.event_id());
+            let id = event.texts.id_key();
             if !self.seen.insert(id) {
                 self.stats.duplicates += 1;
                 return;
@@ -191,7 +191,7 @@ impl Reorder {
     }
 }
 
-/// Hashing for [`id_key`]s, which are already uniformly distributed (a random UUID's bits, or a
+/// Hashing for [`crate::event::id_key`]s, which are already uniformly distributed (a random UUID's bits, or a
 /// 128-bit hash): the halves mixed with a per-process random seed, instead of SipHash over 16 bytes
 /// for every event. The seed keeps crafted ids from colliding on purpose; it changes nothing but
 /// the set's layout (only membership is asked), so results do not depend on it.
@@ -236,64 +236,10 @@ impl Hasher for IdHasher {
     }
 }
 
-/// A lossless key for UUID event ids (`8-4-4-4-12` hex digits, either case), a 128-bit hash for
-/// anything else. Runs on every event: the digits are read through a table, without branches.
-fn id_key(id: &str) -> u128 {
-    let b = id.as_bytes();
-    if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
-        let mut bad = 0u8;
-        let mut half = |ranges: &[std::ops::Range<usize>]| {
-            let mut v = 0u64;
-            for r in ranges {
-                for &c in &b[r.clone()] {
-                    let d = HEX[usize::from(c)];
-                    bad |= d;
-                    v = (v << 4) | u64::from(d & 15);
-                }
-            }
-            v
-        };
-        let high = half(&[0..8, 9..13, 14..18]);
-        let low = half(&[19..23, 24..36]);
-        if bad & 0xF0 == 0 {
-            return u128::from(high) << 64 | u128::from(low);
-        }
-    }
-    hashed(id)
-}
-
-/// Hex digit values; 0xFF for anything else.
-const HEX: [u8; 256] = {
-    let mut t = [0xFF; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-fn hashed(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        id.hash(&mut h);
-        h.finish()
-    };
-    // The top bit marks hashed keys so they never collide with a UUID's exact value space... nearly.
-    (u128::from(half(1)) << 64 | u128::from(half(2))) | (1u128 << 127)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Detail, Identity, IdentityType, TextParts, Texts};
+    use crate::event::{id_key, Detail, Identity, IdentityType, TextParts, Texts};
     use crate::time::MINUTE;
 
     fn ev(id: &str, minute: i64) -> Event {
