@@ -216,7 +216,7 @@ pub enum Detail {
 /// One decoded CloudTrail event.
 ///
 /// Its serde form is that of the fields, with the texts of [`Texts`] in their CloudTrail places
-/// (see `event/serde`).
+/// (see `event/serde_form.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// `eventTime` (or `@timestamp`).
