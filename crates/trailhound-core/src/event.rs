@@ -531,11 +531,15 @@ impl Event {
         std::hint::black_box(self.raw.as_ref().and_then(|r| r.open().first().copied()));
     }
 
-    /// `eventSource:eventName` without the `.amazonaws.com` suffix, e.g. `ec2:DescribeInstances`.
-    pub fn action(&self) -> String {
+    /// `eventSource` without the `.amazonaws.com` suffix, e.g. `ec2`.
+    pub fn service(&self) -> &str {
         let source = self.event_source();
-        let service = source.strip_suffix(".amazonaws.com").unwrap_or(source);
-        format!("{service}:{}", self.event_name())
+        source.strip_suffix(".amazonaws.com").unwrap_or(source)
+    }
+
+    /// `service:eventName`, e.g. `ec2:DescribeInstances`.
+    pub fn action(&self) -> String {
+        format!("{}:{}", self.service(), self.event_name())
     }
 
     /// The account the event belongs to: `recipientAccountId`, else the caller's account.

@@ -308,10 +308,7 @@ impl Evidence {
     /// Adds one event.
     pub fn add(&mut self, ev: &Event) {
         // The action is formatted only when it is new (many evidence events repeat one action).
-        let service = ev
-            .event_source()
-            .strip_suffix(".amazonaws.com")
-            .unwrap_or(ev.event_source());
+        let service = ev.service();
         let known = self.actions.iter().any(|a| {
             a.len() == service.len() + 1 + ev.event_name().len()
                 && a.starts_with(service)

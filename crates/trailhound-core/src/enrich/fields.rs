@@ -65,11 +65,7 @@ pub struct Action<'a>(pub &'a Event);
 impl Serialize for Action<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
-        let service = e
-            .event_source()
-            .strip_suffix(".amazonaws.com")
-            .unwrap_or(e.event_source());
-        s.collect_str(&format_args!("{service}:{}", e.event_name()))
+        s.collect_str(&format_args!("{}:{}", e.service(), e.event_name()))
     }
 }
 

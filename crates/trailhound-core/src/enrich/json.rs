@@ -18,10 +18,7 @@ pub(super) fn write_fields(buf: &mut Vec<u8>, value: &impl Serialize) -> io::Res
 
 /// Writes [`Action`] as serde would.
 pub(super) fn write_action(buf: &mut Vec<u8>, ev: &Event) -> io::Result<()> {
-    let service = ev
-        .event_source()
-        .strip_suffix(".amazonaws.com")
-        .unwrap_or(ev.event_source());
+    let service = ev.service();
     if needs_escape(service) || needs_escape(ev.event_name()) {
         return serde_json::to_writer(&mut *buf, &Action(ev)).map_err(io::Error::from);
     }

@@ -177,7 +177,7 @@ trait Fields {
 impl Fields for Event {
     fn look(&self, _path: &str, known: Known) -> Look<'_> {
         let id = &self.identity;
-        fn opt<S: std::ops::Deref<Target = str>>(v: Option<&S>) -> Look<'_> {
+        fn opt(v: Option<&str>) -> Look<'_> {
             match v {
                 Some(s) => Look::Str(s),
                 None => Look::Unknown,
@@ -187,7 +187,7 @@ impl Fields for Event {
             Known::EventSource => Look::Str(self.event_source()),
             Known::EventName => Look::Str(self.event_name()),
             Known::AwsRegion => Look::Str(&self.region),
-            Known::ErrorCode => opt(self.error_code.as_ref()),
+            Known::ErrorCode => opt(self.error_code.as_deref()),
             Known::UserAgent | Known::SourceIp => {
                 let v: &str = if known == Known::UserAgent {
                     self.user_agent()
@@ -212,7 +212,7 @@ impl Fields for Event {
                 IdentityType::WebIdentityUser => Look::Str("WebIdentityUser"),
                 IdentityType::Other | IdentityType::Missing => Look::Unknown,
             },
-            Known::IdentityArn => self.identity_arn().map_or(Look::Unknown, Look::Str),
+            Known::IdentityArn => opt(self.identity_arn()),
             Known::IssuerType => match self.issuer_arn() {
                 Some(a) if a.contains(":role/") => Look::Str("Role"),
                 _ => Look::Unknown,
